@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The project's test command (README "Tests"; .ci/run calls it): installs what is missing, then runs
+# every gate: ruff, mypy --strict, import-linter contracts, unit tests, integration tests.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+source scripts/bootstrap.sh
+export PATH="$root/.venv/bin:$PATH"
+
+echo "== ruff";          ruff check .
+echo "== ruff format";   ruff format --check .
+echo "== mypy --strict"; mypy
+echo "== import contracts"; PYTHONPATH=operator:submitter lint-imports
+echo "== pytest";        pytest tests "$@"

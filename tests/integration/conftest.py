@@ -1,0 +1,7 @@
+"""Fixtures of the integration tier: a real local control plane and a real Ray head.
+
+Each fixture module is owned by one part of the harness and imported here.
+"""
+
+from tests.integration.fixtures_controlplane import *  # noqa: F403
+from tests.integration.fixtures_ray import *  # noqa: F403
