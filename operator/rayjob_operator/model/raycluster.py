@@ -1,0 +1,175 @@
+"""Typed views of the ``ray.io/v1`` RayCluster: the fields a RayJob and the RayCluster controller use.
+
+Pod templates keep every field the user wrote: only ``spec.containers`` and ``spec.restartPolicy`` are
+declared (so CEL rules can see them); everything else passes through as given.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field
+
+from rayjob_operator import constants
+from rayjob_operator.model import rules
+from rayjob_operator.model.base import Crd, KubeModel, ObjectMeta, Opaque, OpenModel, Rule, Time
+from rayjob_operator.model.enums import AuthMode, ClusterState
+
+INT32_MAX = 2_147_483_647
+
+
+class PodSpec(OpenModel):
+    """Pod spec, kept exactly as given; only containers and restartPolicy are declared (for validation)."""
+
+    containers: list[Opaque] | None = None
+    restart_policy: str | None = None
+
+
+class PodTemplate(OpenModel):
+    """Pod template (PodTemplateSpec), kept exactly as given."""
+
+    metadata: Opaque | None = None
+    spec: PodSpec | None = None
+
+    def containers(self) -> list[dict[str, Any]]:
+        return list(self.spec.containers or []) if self.spec else []
+
+
+StartParams = dict[str, str]
+
+
+class HeadGroupSpec(KubeModel):
+    crd_rules: ClassVar[tuple[Rule, ...]] = (
+        rules.HEAD_NEEDS_CONTAINER,
+        rules.GROUP_RESOURCES_EXCLUSIVE,
+        rules.RAY_START_LABELS_FORBIDDEN,
+    )
+
+    template: PodTemplate
+    """The head pod template; its first container runs Ray."""
+    ray_start_params: StartParams | None = None
+    """Flags for ``ray start --head``."""
+    service_type: str | None = None
+    """Type of the head Service (ClusterIP, NodePort, LoadBalancer)."""
+    head_service: Opaque | None = None
+    """A full Service that replaces the generated head Service."""
+    enable_ingress: bool | None = None
+    ingress_options: Opaque | None = None
+    resources: dict[str, str] | None = None
+    """Ray resources of the head; overrides rayStartParams resources."""
+    labels: dict[str, str] | None = None
+    """Ray node labels, also added to the pod."""
+
+
+class WorkerGroupSpec(KubeModel):
+    crd_rules: ClassVar[tuple[Rule, ...]] = (
+        rules.WORKER_NEEDS_CONTAINER,
+        rules.WORKER_MIN_LE_MAX,
+        rules.GROUP_RESOURCES_EXCLUSIVE,
+        rules.RAY_START_LABELS_FORBIDDEN,
+    )
+
+    group_name: str
+    """Name of the group; pods carry it in the ray.io/group label."""
+    template: PodTemplate
+    """The worker pod template; its first container runs Ray."""
+    replicas: Annotated[int, Crd(publish_default=True, rules=(rules.REPLICAS_NON_NEGATIVE,))] = 0
+    """Desired number of replicas (each of numOfHosts pods)."""
+    min_replicas: Annotated[int, Crd(publish_default=True, rules=(rules.REPLICAS_NON_NEGATIVE,))] = 0
+    max_replicas: Annotated[int, Crd(publish_default=True, rules=(rules.REPLICAS_NON_NEGATIVE,))] = INT32_MAX
+    num_of_hosts: Annotated[int, Crd(publish_default=True, rules=(rules.NUM_OF_HOSTS_POSITIVE,))] = 1
+    """Pods per replica (multi-host groups)."""
+    ray_start_params: StartParams | None = None
+    suspend: bool | None = None
+    """Deletes the group's pods while true (used by the DeleteWorkers deletion policy)."""
+    scale_strategy: Opaque | None = None
+    idle_timeout_seconds: int | None = None
+    priority: int | None = None
+    resources: dict[str, str] | None = None
+    labels: dict[str, str] | None = None
+
+    def desired_pods(self) -> int:
+        """Pods this group should have: replicas x numOfHosts, or 0 while the group is suspended.
+
+        Unlike KubeRay, replicas is not clamped into [minReplicas, maxReplicas]: Kueue reserves quota
+        for exactly replicas x numOfHosts pods, and the pods we create must match what it admitted.
+        """
+        if self.suspend:
+            return 0
+        return self.replicas * self.num_of_hosts
+
+
+class AuthOptions(KubeModel):
+    mode: Annotated[AuthMode, Crd(enum=True)] | None = None
+    secret_name: str | None = None
+    enable_k8s_token_auth: bool | None = Field(default=None, alias="enableK8sTokenAuth")
+
+
+class RayClusterSpec(KubeModel):
+    crd_rules: ClassVar[tuple[Rule, ...]] = (rules.SUSPEND_WORKERS_WITH_AUTOSCALING,)
+
+    head_group_spec: HeadGroupSpec
+    worker_group_specs: list[WorkerGroupSpec] | None = None
+    ray_version: str | None = None
+    """Ray version of the images (used for version-dependent behaviour)."""
+    enable_in_tree_autoscaling: bool | None = None
+    autoscaler_options: Opaque | None = None
+    head_service_annotations: dict[str, str] | None = None
+    gcs_fault_tolerance_options: Opaque | None = None
+    auth_options: AuthOptions | None = None
+    suspend: bool | None = None
+    """Deletes every pod of the cluster while true."""
+    managed_by: str | None = None
+    upgrade_strategy: Opaque | None = None
+    network_policy: Opaque | None = None
+    tls_options: Opaque | None = None
+    history_server_options: Opaque | None = None
+
+    def worker_groups(self) -> list[WorkerGroupSpec]:
+        return list(self.worker_group_specs or [])
+
+
+class Condition(KubeModel):
+    """A standard ``metav1.Condition``."""
+
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    reason: str | None = None
+    message: str | None = None
+    last_transition_time: Time | None = None
+    observed_generation: Annotated[int, Crd(int64=True)] | None = None
+
+
+class HeadInfo(KubeModel):
+    pod_ip: str | None = Field(default=None, alias="podIP")
+    pod_name: str | None = None
+    service_ip: str | None = Field(default=None, alias="serviceIP")
+    service_name: str | None = None
+
+
+class RayClusterStatus(KubeModel):
+    state: Annotated[ClusterState, Crd(enum=True)] | None = None
+    reason: str | None = None
+    desired_cpu: str | None = Field(default=None, alias="desiredCPU")
+    desired_memory: str | None = None
+    desired_gpu: str | None = Field(default=None, alias="desiredGPU")
+    desired_tpu: str | None = Field(default=None, alias="desiredTPU")
+    desired_worker_replicas: int | None = None
+    available_worker_replicas: int | None = None
+    ready_worker_replicas: int | None = None
+    min_worker_replicas: int | None = None
+    max_worker_replicas: int | None = None
+    last_update_time: Time | None = None
+    state_transition_times: dict[str, Time] | None = None
+    endpoints: dict[str, str] | None = None
+    head: HeadInfo | None = None
+    conditions: list[Condition] | None = None
+    observed_generation: Annotated[int, Crd(int64=True)] | None = None
+
+
+class RayCluster(KubeModel):
+    api_version: str = constants.API_VERSION
+    kind: str = constants.RAYCLUSTER_KIND
+    metadata: ObjectMeta = ObjectMeta()
+    spec: RayClusterSpec
+    status: RayClusterStatus | None = None
