@@ -36,6 +36,9 @@ LABEL_SUBMISSION_MODE: Final = "ray.io/job-submission-mode"
 LABEL_APP_NAME: Final = "app.kubernetes.io/name"
 LABEL_APP_CREATED_BY: Final = "app.kubernetes.io/created-by"
 LABEL_WORKER_REPLICA_INDEX: Final = "ray.io/worker-group-replica-index"
+LABEL_WORKER_REPLICA_NAME: Final = "ray.io/worker-group-replica-name"
+LABEL_REPLICA_HOST_INDEX: Final = "ray.io/replica-host-index"
+LABEL_HEADLESS_WORKER_SVC: Final = "ray.io/headless-worker-svc"
 APP_NAME_VALUE: Final = "kuberay"
 NODE_TYPE_HEAD: Final = "head"
 NODE_TYPE_WORKER: Final = "worker"
@@ -53,6 +56,7 @@ MAX_RAYJOB_NAME_LENGTH: Final = 47  # 53 (cluster name limit) minus "-" and 5 ra
 RANDOM_SUFFIX_ALPHABET: Final = "bcdfghjklmnpqrstvwxz2456789"
 RANDOM_SUFFIX_LENGTH: Final = 5
 HEAD_SERVICE_SUFFIX: Final = "-head-svc"
+HEADLESS_SERVICE_SUFFIX: Final = "-headless"
 SUBMITTER_CONTAINER_NAME: Final = "ray-job-submitter"
 DEFAULT_CLUSTER_DOMAIN: Final = "cluster.local"
 

@@ -85,17 +85,45 @@ def test_field_names_are_kuberays() -> None:
     root = _load("ray.io_rayjobs.yaml")["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     spec = set(root["properties"]["spec"]["properties"])
     assert spec == {
-        "entrypoint", "runtimeEnvYAML", "jobId", "metadata", "submissionMode", "submitterPodTemplate",
-        "submitterConfig", "rayClusterSpec", "clusterSelector", "managedBy", "shutdownAfterJobFinishes",
-        "ttlSecondsAfterFinished", "activeDeadlineSeconds", "preRunningDeadlineSeconds", "backoffLimit",
-        "suspend", "deletionStrategy", "entrypointNumCpus", "entrypointNumGpus", "entrypointResources",
-    }  # fmt: skip
+        "entrypoint",
+        "runtimeEnvYAML",
+        "jobId",
+        "metadata",
+        "submissionMode",
+        "submitterPodTemplate",
+        "submitterConfig",
+        "rayClusterSpec",
+        "clusterSelector",
+        "managedBy",
+        "shutdownAfterJobFinishes",
+        "ttlSecondsAfterFinished",
+        "activeDeadlineSeconds",
+        "preRunningDeadlineSeconds",
+        "backoffLimit",
+        "suspend",
+        "deletionStrategy",
+        "entrypointNumCpus",
+        "entrypointNumGpus",
+        "entrypointResources",
+    }
     status = set(root["properties"]["status"]["properties"])
     assert status >= {
-        "jobStatus", "jobDeploymentStatus", "reason", "message", "jobId", "rayClusterName", "dashboardURL",
-        "startTime", "endTime", "rayJobInfo", "succeeded", "failed", "rayClusterStatus",
-        "jobStatusCheckFailureStartTime", "observedGeneration",
-    }  # fmt: skip
+        "jobStatus",
+        "jobDeploymentStatus",
+        "reason",
+        "message",
+        "jobId",
+        "rayClusterName",
+        "dashboardURL",
+        "startTime",
+        "endTime",
+        "rayJobInfo",
+        "succeeded",
+        "failed",
+        "rayClusterStatus",
+        "jobStatusCheckFailureStartTime",
+        "observedGeneration",
+    }
 
 
 def _cel_messages(name: str) -> set[str]:

@@ -67,9 +67,17 @@ def test_unmodelled_kuberay_cluster_options_pass_through() -> None:
 def test_enum_values_are_kuberays() -> None:
     assert [s.value for s in JobStatus] == ["", "PENDING", "RUNNING", "STOPPED", "SUCCEEDED", "FAILED"]
     assert [s.value for s in JobDeploymentStatus] == [
-        "", "Initializing", "Running", "Complete", "Failed", "ValidationFailed",
-        "Suspending", "Suspended", "Retrying", "Waiting",
-    ]  # fmt: skip
+        "",
+        "Initializing",
+        "Running",
+        "Complete",
+        "Failed",
+        "ValidationFailed",
+        "Suspending",
+        "Suspended",
+        "Retrying",
+        "Waiting",
+    ]
     assert [m.value for m in SubmissionMode] == ["K8sJobMode", "HTTPMode", "InteractiveMode", "SidecarMode"]
     assert [p.value for p in DeletionPolicyType] == [
         "DeleteCluster",
@@ -78,9 +86,14 @@ def test_enum_values_are_kuberays() -> None:
         "DeleteNone",
     ]
     kuberay_reasons = {
-        "SubmissionFailed", "DeadlineExceeded", "PreRunningDeadlineExceeded", "AppFailed",
-        "JobDeploymentStatusTransitionGracePeriodExceeded", "JobStatusCheckTimeoutExceeded", "ValidationFailed",
-    }  # fmt: skip
+        "SubmissionFailed",
+        "DeadlineExceeded",
+        "PreRunningDeadlineExceeded",
+        "AppFailed",
+        "JobDeploymentStatusTransitionGracePeriodExceeded",
+        "JobStatusCheckTimeoutExceeded",
+        "ValidationFailed",
+    }
     assert kuberay_reasons <= {r.value for r in JobFailedReason}
 
 
