@@ -1,0 +1,92 @@
+"""Kubernetes Events (events.k8s.io/v1) about our objects, posted without blocking reconciles."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from rayjob_operator.k8s import errors
+from rayjob_operator.k8s.client import KubeClient
+from rayjob_operator.k8s.resources import EVENTS
+
+EventType = Literal["Normal", "Warning"]
+logger = logging.getLogger(__name__)
+MAX_NOTE = 1024
+
+
+class EventRecorder:
+    def __init__(self, client: KubeClient, *, controller: str, instance: str, max_pending: int = 256) -> None:
+        self._client = client
+        self._controller = controller
+        self._instance = instance
+        self._pending: set[asyncio.Task[None]] = set()
+        self._max_pending = max_pending
+
+    def emit(self, regarding: Mapping[str, Any], *, type: EventType, reason: str, action: str, note: str) -> None:
+        """Post an event in the background; a failure is logged, never raised."""
+        if len(self._pending) >= self._max_pending:
+            logger.warning("Dropping event %s %s: too many events in flight", reason, note)
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._post(
+                build_event(
+                    regarding,
+                    type=type,
+                    reason=reason,
+                    action=action,
+                    note=note,
+                    controller=self._controller,
+                    instance=self._instance,
+                    now=datetime.now(UTC),
+                )
+            )
+        )
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def flush(self) -> None:
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+    async def _post(self, event: dict[str, Any]) -> None:
+        try:
+            await self._client.create(EVENTS, event["metadata"]["namespace"], event)
+        except errors.KubeError as exc:
+            logger.warning("Could not post event %s: %s", event["reason"], exc)
+
+
+def build_event(
+    regarding: Mapping[str, Any],
+    *,
+    type: EventType,
+    reason: str,
+    action: str,
+    note: str,
+    controller: str,
+    instance: str,
+    now: datetime,
+) -> dict[str, Any]:
+    meta = regarding.get("metadata") or {}
+    return {
+        "apiVersion": "events.k8s.io/v1",
+        "kind": "Event",
+        "metadata": {"generateName": f"{meta.get('name', 'object')}.", "namespace": meta.get("namespace")},
+        "eventTime": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "reportingController": controller,
+        "reportingInstance": instance,
+        "action": action,
+        "reason": reason,
+        "type": type,
+        "note": note[:MAX_NOTE],
+        "regarding": {
+            "apiVersion": regarding.get("apiVersion"),
+            "kind": regarding.get("kind"),
+            "name": meta.get("name"),
+            "namespace": meta.get("namespace"),
+            "uid": meta.get("uid"),
+            "resourceVersion": meta.get("resourceVersion"),
+        },
+    }

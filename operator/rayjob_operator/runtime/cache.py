@@ -1,0 +1,107 @@
+"""An in-memory copy of the objects the operator watches, fed by kopf's watch events.
+
+Writes made by the operator are applied to it as soon as the API answers (write-through), so a
+reconcile never acts on a view older than its own last write. A periodic re-list removes objects
+whose deletion a watch gap hid (kopf re-lists after "410 Gone" but reports no deletion for them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+Body = dict[str, Any]
+Key = tuple[str, str]
+Indexer = Callable[[Body], Iterable[str]]
+
+
+def object_key(body: Body) -> Key:
+    meta = body.get("metadata") or {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+def _version(body: Body) -> int | None:
+    value = (body.get("metadata") or {}).get("resourceVersion")
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def is_newer_or_same(new: Body, old: Body) -> bool:
+    """resourceVersions are opaque, but etcd-backed servers use increasing integers; use them if so."""
+    new_rv, old_rv = _version(new), _version(old)
+    return new_rv is None or old_rv is None or new_rv >= old_rv
+
+
+class KindCache:
+    """Objects of one kind by (namespace, name), with optional secondary indexes."""
+
+    def __init__(self, indexers: dict[str, Indexer] | None = None) -> None:
+        self._objects: dict[Key, Body] = {}
+        self._indexers = dict(indexers or {})
+        self._indexes: dict[str, dict[str, set[Key]]] = {name: {} for name in self._indexers}
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+    def get(self, namespace: str, name: str) -> Body | None:
+        return self._objects.get((namespace, name))
+
+    def by_index(self, index: str, value: str) -> list[Body]:
+        return [self._objects[k] for k in sorted(self._indexes[index].get(value, ()))]
+
+    def all(self) -> list[Body]:
+        return list(self._objects.values())
+
+    def upsert(self, body: Body) -> bool:
+        """Store a newer version of an object; return False if the cache already had a newer one."""
+        key = object_key(body)
+        old = self._objects.get(key)
+        if old is not None:
+            if not is_newer_or_same(body, old):
+                return False
+            self._unindex(key, old)
+        self._objects[key] = body
+        for name, indexer in self._indexers.items():
+            for value in indexer(body):
+                self._indexes[name].setdefault(value, set()).add(key)
+        return True
+
+    def remove(self, namespace: str, name: str) -> Body | None:
+        key = (namespace, name)
+        old = self._objects.pop(key, None)
+        if old is not None:
+            self._unindex(key, old)
+        return old
+
+    def mark_deleting(self, namespace: str, name: str, now: datetime | None = None) -> None:
+        """After a successful DELETE: keep the object (its DELETED event follows) but flag it as going."""
+        old = self._objects.get((namespace, name))
+        if old is None or (old.get("metadata") or {}).get("deletionTimestamp"):
+            return
+        stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._objects[(namespace, name)] = {**old, "metadata": {**old["metadata"], "deletionTimestamp": stamp}}
+
+    def resync(self, listed: Iterable[Body], list_version: str, *, namespace: str | None = None) -> list[Body]:
+        """Apply a full re-list (of one namespace, or all): add what is newer, drop older ghosts; return them."""
+        seen = set()
+        for body in listed:
+            seen.add(object_key(body))
+            self.upsert(body)
+        cutoff = int(list_version) if list_version.isdigit() else None
+        ghosts = []
+        for key, body in list(self._objects.items()):
+            version = _version(body)
+            in_scope = namespace is None or key[0] == namespace
+            if in_scope and key not in seen and (cutoff is None or version is None or version <= cutoff):
+                ghosts.append(body)
+                self.remove(*key)
+        return ghosts
+
+    def _unindex(self, key: Key, body: Body) -> None:
+        for name, indexer in self._indexers.items():
+            for value in indexer(body):
+                keys = self._indexes[name].get(value)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del self._indexes[name][value]

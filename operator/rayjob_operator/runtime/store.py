@@ -1,0 +1,163 @@
+"""The reconcilers' view of the API: reads from the watch-fed caches, writes through the client.
+
+Every successful write is applied to the cache at once. Creating something that already exists and
+deleting something already gone both count as success (the desired state is reached either way).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from rayjob_operator import constants
+from rayjob_operator.k8s import errors
+from rayjob_operator.k8s import resources as res
+from rayjob_operator.k8s.client import Body, KubeClient, PatchKind
+from rayjob_operator.k8s.resources import Resource
+from rayjob_operator.runtime.cache import Indexer, KindCache, object_key
+from rayjob_operator.runtime.namespaces import NamespaceScope
+
+logger = logging.getLogger(__name__)
+
+CREATED_BY_SELECTOR = f"{constants.LABEL_APP_CREATED_BY}={constants.CREATED_BY_VALUE}"
+
+
+def _label_index(label: str) -> Indexer:
+    def index(body: Body) -> list[str]:
+        meta = body.get("metadata") or {}
+        value = (meta.get("labels") or {}).get(label)
+        return [f"{meta.get('namespace')}/{value}"] if value is not None else []
+
+    return index
+
+
+def _owner_index(body: Body) -> list[str]:
+    meta = body.get("metadata") or {}
+    return [f"{meta.get('namespace')}/{ref.get('uid')}" for ref in meta.get("ownerReferences") or []]
+
+
+@dataclasses.dataclass(frozen=True)
+class Watched:
+    """A kind the operator watches, with the server-side label selector of its watch."""
+
+    resource: Resource
+    label_selector: str | None
+    indexers: dict[str, Indexer]
+
+
+WATCHED = (
+    Watched(res.RAYJOBS, None, {}),
+    Watched(res.RAYCLUSTERS, None, {"owner": _owner_index}),
+    Watched(res.PODS, CREATED_BY_SELECTOR, {"cluster": _label_index(constants.LABEL_CLUSTER), "owner": _owner_index}),
+    Watched(res.SERVICES, CREATED_BY_SELECTOR, {"owner": _owner_index}),
+    Watched(res.JOBS, CREATED_BY_SELECTOR, {"owner": _owner_index}),
+)
+
+
+class Store:
+    def __init__(self, client: KubeClient, scope: NamespaceScope | None = None) -> None:
+        self.client = client
+        self.scope = scope or NamespaceScope()
+        self._caches = {w.resource: KindCache(w.indexers) for w in WATCHED}
+        self.listeners: list[Callable[[Resource, Body, bool], None]] = []
+        """Called with (resource, body, deleted) for every change that reaches a cache."""
+
+    def cache(self, resource: Resource) -> KindCache:
+        return self._caches[resource]
+
+    def get(self, resource: Resource, namespace: str, name: str) -> Body | None:
+        return self._caches[resource].get(namespace, name)
+
+    # --- feeding ----------------------------------------------------------------------------------------
+
+    def observe(self, resource: Resource, body: Body, *, deleted: bool) -> None:
+        """A watch event arrived (called by kopf's event handlers)."""
+        if not self.scope.matches(object_key(body)[0]):
+            return
+        cache = self._caches[resource]
+        if deleted:
+            cache.remove(*object_key(body))
+        elif not cache.upsert(body):
+            return
+        self._notify(resource, body, deleted)
+
+    def _notify(self, resource: Resource, body: Body, deleted: bool) -> None:
+        for listener in self.listeners:
+            listener(resource, body, deleted)
+
+    async def prime(self) -> None:
+        """List every watched kind once, so reconciles never start from an empty view."""
+        for watched in WATCHED:
+            await self._relist(watched)
+
+    async def resync(self) -> None:
+        for watched in WATCHED:
+            try:
+                await self._relist(watched)
+            except errors.KubeError as exc:
+                logger.warning("Re-listing %s failed: %s", watched.resource.plural, exc)
+
+    async def _relist(self, watched: Watched) -> None:
+        cache = self._caches[watched.resource]
+        specific = self.scope.specific
+        namespaces: list[str | None] = list(specific) if specific else [None]
+        for namespace in namespaces:
+            items, version = await self.client.list(watched.resource, namespace, label_selector=watched.label_selector)
+            items = [i for i in items if self.scope.matches(object_key(i)[0])]
+            ghosts = cache.resync(items, version, namespace=namespace)
+            for ghost in ghosts:
+                logger.info(
+                    "%s %s/%s is gone (its deletion was missed by the watch)", watched.resource.kind, *object_key(ghost)
+                )
+                self._notify(watched.resource, ghost, True)
+
+    # --- writing ----------------------------------------------------------------------------------------
+
+    def _written(self, resource: Resource, body: Body) -> Body:
+        if resource in self._caches and body.get("metadata"):
+            body.setdefault("apiVersion", resource.api_version)
+            body.setdefault("kind", resource.kind)
+            self._caches[resource].upsert(body)
+        return body
+
+    async def create(self, resource: Resource, namespace: str, body: Body) -> tuple[Body, bool]:
+        """Create the object; if it exists already, return the existing one. Second value: created now."""
+        try:
+            return self._written(resource, await self.client.create(resource, namespace, body)), True
+        except errors.AlreadyExists:
+            name = (body.get("metadata") or {}).get("name")
+            if not name:
+                raise
+            return self._written(resource, await self.client.get(resource, namespace, name)), False
+
+    async def delete(self, resource: Resource, namespace: str, name: str, *, uid: str | None = None) -> bool:
+        """Delete with background propagation; True if it was already gone."""
+        try:
+            await self.client.delete(resource, namespace, name, uid=uid)
+        except errors.NotFound:
+            if resource in self._caches:
+                self._caches[resource].remove(namespace, name)
+            return True
+        if resource in self._caches:
+            self._caches[resource].mark_deleting(namespace, name)
+        return False
+
+    async def patch(
+        self,
+        resource: Resource,
+        namespace: str,
+        name: str,
+        patch: Any,
+        *,
+        kind: PatchKind = "merge",
+        subresource: str | None = None,
+    ) -> Body:
+        body = await self.client.patch(resource, namespace, name, patch, kind=kind, subresource=subresource)
+        return self._written(resource, body)
+
+    async def replace_status(self, resource: Resource, body: Body) -> Body:
+        """Write the status subresource; the body's resourceVersion makes it a compare-and-swap."""
+        namespace, name = object_key(body)
+        return self._written(resource, await self.client.replace(resource, namespace, name, body, subresource="status"))

@@ -1,0 +1,123 @@
+"""A keyed work queue: deduplicated, one worker per key at a time, delayed re-adds, backoff on errors.
+
+Watch events, timers and the dashboard poller only *add keys*; a bounded pool of workers runs the
+level-based reconcile for each key. A key added while it is being processed runs once more afterwards,
+so no change is ever missed, and two reconciles of one object never overlap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+Handler = Callable[[K], Awaitable[float | None]]
+"""Reconciles one key; returns a delay after which the key should run again, or None."""
+
+logger = logging.getLogger(__name__)
+
+
+class WorkQueue(Generic[K]):
+    def __init__(self, name: str, *, min_backoff: float = 0.5, max_backoff: float = 60.0) -> None:
+        self.name = name
+        self._queue: collections.deque[K] = collections.deque()
+        self._dirty: set[K] = set()
+        self._processing: set[K] = set()
+        self._timers: dict[K, asyncio.TimerHandle] = {}
+        self._due: dict[K, float] = {}
+        self._failures: dict[K, int] = {}
+        self._wakeup = asyncio.Event()
+        self._min_backoff = min_backoff
+        self._max_backoff = max_backoff
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def add(self, key: K) -> None:
+        if self._closed or key in self._dirty:
+            return
+        self._dirty.add(key)
+        if key not in self._processing:
+            self._queue.append(key)
+            self._wakeup.set()
+
+    def add_after(self, key: K, delay: float) -> None:
+        """Add the key after ``delay`` seconds (the earliest of several requests wins)."""
+        if delay <= 0:
+            self.add(key)
+            return
+        loop = asyncio.get_running_loop()
+        due = loop.time() + delay
+        if key in self._timers and self._due[key] <= due:
+            return
+        if key in self._timers:
+            self._timers[key].cancel()
+        self._due[key] = due
+        self._timers[key] = loop.call_at(due, self._fire, key)
+
+    def forget(self, key: K) -> None:
+        """Drop pending timers and error backoff of a key (e.g. its object is gone)."""
+        timer = self._timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        self._due.pop(key, None)
+        self._failures.pop(key, None)
+
+    def _fire(self, key: K) -> None:
+        self._timers.pop(key, None)
+        self._due.pop(key, None)
+        self.add(key)
+
+    async def _get(self) -> K:
+        while not self._queue:
+            self._wakeup.clear()
+            await self._wakeup.wait()
+        key = self._queue.popleft()
+        self._dirty.discard(key)
+        self._processing.add(key)
+        return key
+
+    def _done(self, key: K) -> None:
+        self._processing.discard(key)
+        if key in self._dirty:
+            self._queue.append(key)
+            self._wakeup.set()
+
+    async def run(self, handler: Handler[K], *, workers: int) -> None:
+        """Run ``workers`` workers until cancelled."""
+        tasks = [asyncio.create_task(self._worker(handler), name=f"{self.name}-worker-{i}") for i in range(workers)]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            self._closed = True
+            for task in tasks:
+                task.cancel()
+            for timer in self._timers.values():
+                timer.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _worker(self, handler: Handler[K]) -> None:
+        while True:
+            key = await self._get()
+            try:
+                delay = await handler(key)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                failures = self._failures.get(key, 0) + 1
+                self._failures[key] = failures
+                backoff = min(self._max_backoff, self._min_backoff * 2 ** (failures - 1))
+                logger.exception(
+                    "%s: reconciling %s failed (attempt %d); retrying in %.1fs", self.name, key, failures, backoff
+                )
+                self._done(key)
+                self.add_after(key, backoff)
+                continue
+            self._failures.pop(key, None)
+            self._done(key)
+            if delay is not None:
+                self.add_after(key, delay)
