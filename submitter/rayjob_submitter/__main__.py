@@ -1,0 +1,7 @@
+"""``python -m rayjob_submitter`` runs ``rayjob-submit``."""
+
+import sys
+
+from rayjob_submitter.cli import main
+
+sys.exit(main())

@@ -1,0 +1,57 @@
+"""The submitter when the dashboard is missing, or dies while a job runs: bounded waits, exit 4."""
+
+from __future__ import annotations
+
+import time
+
+from rayjob_devenv.proxy import TcpRelay
+from rayjob_devenv.rayhead import RayHead, free_port_block
+from rayjob_submitter.contract import ExitCode
+from tests.integration.fixtures_ray import (
+    finish,
+    run_submitter,
+    start_submitter,
+    stop_job,
+    submitter_env,
+    wait_for_status,
+)
+
+
+def test_dashboard_down_waits_a_bounded_time_then_exits_4(submission_id: str) -> None:
+    (port,) = free_port_block(1)  # nothing listens there
+    env = submitter_env(f"127.0.0.1:{port}", submission_id, {"RAY_JOB_SUBMITTER_WAIT_SECONDS": "2"})
+    started = time.monotonic()
+    result = run_submitter(env, ["--", "echo never"], timeout=30)
+    took = time.monotonic() - started
+
+    assert result.returncode == ExitCode.UNREACHABLE, result
+    assert took < 15, f"the 2 s bound took {took:.1f}s"
+    waiting = [line for line in result.stderr.splitlines() if "waiting for the Ray dashboard" in line]
+    assert len(waiting) >= 2, result.stderr  # one line per attempt
+    assert "connection refused" in waiting[0]
+    last = result.stderr.strip().splitlines()[-1]
+    assert f"http://127.0.0.1:{port}" in last
+    assert "did not answer within 2s" in last
+    assert "connection refused" in last
+
+
+def test_dashboard_dying_mid_job_gives_up_after_the_grace_period(ray_head: RayHead, submission_id: str) -> None:
+    relay = TcpRelay(("127.0.0.1", ray_head.dashboard_port))
+    env = submitter_env(relay.address, submission_id, {"RAY_JOB_SUBMITTER_GRACE_SECONDS": "3"})
+    process = start_submitter(env, ["--", "echo started; sleep 60"])
+    try:
+        wait_for_status(ray_head, submission_id, {"RUNNING"})
+        relay.cut()
+        cut_at = time.monotonic()
+        out, err = finish(process, "after the dashboard went away", timeout=30)
+        took = time.monotonic() - cut_at
+    finally:
+        relay.cut()
+        process.kill()
+        process.wait()
+        stop_job(ray_head, submission_id)
+
+    assert process.returncode == ExitCode.UNREACHABLE, (out, err)
+    assert 2 < took < 20, f"gave up {took:.1f}s after the cut (grace 3 s)"
+    assert "cannot check job" in err  # it logs while it retries
+    assert "lost the Ray dashboard" in err.strip().splitlines()[-1]
