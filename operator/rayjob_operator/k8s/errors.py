@@ -52,3 +52,8 @@ def translate(status: int, body: dict[str, object] | None, fallback: str) -> Kub
     if status == 429 or status >= 500:
         return Unavailable(status, reason, message)
     return KubeError(status, reason, message)
+
+
+def namespace_terminating(error: KubeError) -> bool:
+    """The API server refuses new objects in a namespace that is being deleted (the rest goes with it)."""
+    return error.status == 403 and "because it is being terminated" in error.message

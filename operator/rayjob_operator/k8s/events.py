@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -30,20 +32,22 @@ class EventRecorder:
         if len(self._pending) >= self._max_pending:
             logger.warning("Dropping event %s %s: too many events in flight", reason, note)
             return
-        task = asyncio.get_running_loop().create_task(
-            self._post(
-                build_event(
-                    regarding,
-                    type=type,
-                    reason=reason,
-                    action=action,
-                    note=note,
-                    controller=self._controller,
-                    instance=self._instance,
-                    now=datetime.now(UTC),
-                )
+        try:
+            event = build_event(
+                regarding,
+                type=type,
+                reason=reason,
+                action=action,
+                note=note,
+                controller=self._controller,
+                instance=self._instance,
+                now=datetime.now(UTC),
+                unique=f"{time.time_ns():x}{secrets.token_hex(2)}",
             )
-        )
+        except Exception:  # an event is never worth failing a reconcile for
+            logger.exception("Could not build event %s", reason)
+            return
+        task = asyncio.get_running_loop().create_task(self._post(event))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
@@ -68,12 +72,14 @@ def build_event(
     controller: str,
     instance: str,
     now: datetime,
+    unique: str,
 ) -> dict[str, Any]:
     meta = regarding.get("metadata") or {}
     return {
         "apiVersion": "events.k8s.io/v1",
         "kind": "Event",
-        "metadata": {"generateName": f"{meta.get('name', 'object')}.", "namespace": meta.get("namespace")},
+        # As client-go names events: <object>.<unique hex>; a generateName may not end with ".".
+        "metadata": {"name": f"{meta.get('name', 'object')}.{unique}", "namespace": meta.get("namespace")},
         "eventTime": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "reportingController": controller,
         "reportingInstance": instance,

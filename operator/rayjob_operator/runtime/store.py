@@ -113,6 +113,20 @@ class Store:
                 )
                 self._notify(watched.resource, ghost, True)
 
+    async def refresh(self, resource: Resource, namespace: str, name: str) -> Body | None:
+        """Read one object from the API into the cache (after a conflict: the watch may be behind or gone)."""
+        try:
+            body = await self.client.get(resource, namespace, name)
+        except errors.NotFound:
+            gone = self._caches[resource].get(namespace, name)
+            if gone is not None:
+                self.observe(resource, gone, deleted=True)
+            return None
+        body.setdefault("apiVersion", resource.api_version)
+        body.setdefault("kind", resource.kind)
+        self.observe(resource, body, deleted=False)
+        return body
+
     # --- writing ----------------------------------------------------------------------------------------
 
     def _written(self, resource: Resource, body: Body) -> Body:
@@ -156,6 +170,11 @@ class Store:
     ) -> Body:
         body = await self.client.patch(resource, namespace, name, patch, kind=kind, subresource=subresource)
         return self._written(resource, body)
+
+    async def replace(self, resource: Resource, body: Body) -> Body:
+        """Replace an object; the body's resourceVersion makes it a compare-and-swap."""
+        namespace, name = object_key(body)
+        return self._written(resource, await self.client.replace(resource, namespace, name, body))
 
     async def replace_status(self, resource: Resource, body: Body) -> Body:
         """Write the status subresource; the body's resourceVersion makes it a compare-and-swap."""

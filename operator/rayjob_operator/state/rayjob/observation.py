@@ -1,0 +1,118 @@
+"""Everything ``decide`` looks at, gathered by the reconciler from caches and the dashboard poller."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from datetime import datetime
+from typing import Any
+
+from rayjob_operator.builders.options import PodOptions
+from rayjob_operator.model.raycluster import RayCluster, RayClusterStatus
+from rayjob_operator.model.rayjob import RayJob
+from rayjob_operator.model.validation import InvalidSpec
+
+
+@dataclasses.dataclass(frozen=True)
+class Timeouts:
+    status_check: float = 300.0
+    transition_grace: float = 300.0
+    submitter_finished: float = 30.0
+    submitter_start: float = 300.0
+    lost: float = 60.0
+    """How long a lost head, missing cluster or unknown job id is tolerated before failing."""
+    delete_self_after_finish: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterView:
+    name: str
+    owned: bool
+    """Created by this RayJob (controller owner reference); a clusterSelector cluster is not."""
+    deleting: bool
+    status: RayClusterStatus | None
+    workers_suspended: bool
+    """Every worker group has suspend: true (the DeleteWorkers policy is in effect)."""
+    problem: str | None = None
+    """Why its pods do not start (image pull errors, unschedulable, crash loops), if they do not."""
+    head_service_ready: bool = False
+    """The head Service exists, so the dashboard address resolves."""
+    dashboard_address: str | None = None
+    model: RayCluster | None = None
+    """The cluster as parsed (its spec tells token auth), when it parses."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SubmitterView:
+    """The K8sJobMode submitter Job."""
+
+    exists: bool
+    deleting: bool = False
+    created_at: datetime | None = None
+    failed: tuple[str, str] | None = None
+    """(reason, message) of a Failed condition."""
+    finished_at: datetime | None = None
+    """When the Job became Complete or Failed."""
+    started: bool = False
+    """A pod of it has started running (or finished)."""
+    problem: str | None = None
+    """Why its pod does not start, if it does not."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SidecarView:
+    """The SidecarMode submitter container in the head pod."""
+
+    head_exists: bool
+    terminated: bool = False
+    exit_code: int | None = None
+    reason: str | None = None
+    finished_at: datetime | None = None
+
+
+class RayResult(enum.Enum):
+    FOUND = "found"
+    NOT_FOUND = "not-found"
+    UNREACHABLE = "unreachable"
+
+
+@dataclasses.dataclass(frozen=True)
+class RayView:
+    """The latest answer of the dashboard about this attempt's job."""
+
+    result: RayResult
+    status: str | None = None
+    message: str | None = None
+    start_time_ms: int | None = None
+    end_time_ms: int | None = None
+    error: str | None = None
+    since: datetime | None = None
+    """When the current result (e.g. unreachable, not found) was first seen."""
+    checked_at: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class JobObservation:
+    job: RayJob
+    body: dict[str, Any]
+    now: datetime
+    invalid: InvalidSpec | None = None
+    has_finalizer: bool = False
+    cluster: ClusterView | None = None
+    submitter: SubmitterView | None = None
+    sidecar: SidecarView | None = None
+    ray: RayView | None = None
+    random_suffix: str = "xxxxx"
+    """Fresh random characters for this reconcile's new names (used only when names are assigned)."""
+    job_service_cluster: str | None = None
+    """The cluster that ``<rayjob>-head-svc`` selects now (None: the Service does not exist)."""
+    submit_error: str | None = None
+    """HTTPMode: why the last submission of this attempt failed, if it did."""
+    submit_error_permanent: bool = False
+    """The dashboard rejected the submission (400/401/403, id taken): retrying cannot help."""
+    timeouts: Timeouts = dataclasses.field(default_factory=Timeouts)
+    submitter_image: str = "rayjob-operator/submitter:0.1.0"
+    """Image of the default submitter (K8sJobMode Job and SidecarMode container)."""
+    options: PodOptions = dataclasses.field(default_factory=PodOptions)
+    create_error: tuple[str, str] | None = None
+    """(kind, message) of a child this attempt could not create because the API server refused it."""

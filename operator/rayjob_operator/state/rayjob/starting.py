@@ -1,0 +1,147 @@
+"""New, Initializing and Waiting: identity first, then the cluster, then the submission path. Pure."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from rayjob_operator.builders import rayjob as job_builders
+from rayjob_operator.builders import submitter as submitter_builders
+from rayjob_operator.model.enums import ClusterState, JobDeploymentStatus, JobFailedReason, JobStatus, SubmissionMode
+from rayjob_operator.model.rayjob import RayJobStatus
+from rayjob_operator.state.rayjob.actions import Action, AddFinalizer, CreateCluster, CreateSubmitter, Emit
+from rayjob_operator.state.rayjob.observation import ClusterView, JobObservation
+from rayjob_operator.state.rayjob.outcome import (
+    Decision,
+    current,
+    deadline_failure,
+    earliest,
+    fail,
+    mode,
+    next_deadline,
+    refusal,
+    seconds_until,
+)
+from rayjob_operator.state.rayjob.teardown import start_teardown
+
+
+def new(obs: JobObservation) -> Decision:
+    """Persist identity (job id, cluster name, start time) before anything is created."""
+    job, status = obs.job, current(obs)
+    actions: tuple[Action, ...] = () if obs.has_finalizer else (AddFinalizer(),)
+    if job.spec.suspend:
+        suspended = status.model_copy(
+            update={"job_deployment_status": JobDeploymentStatus.SUSPENDED, "job_status": JobStatus.NEW}
+        )
+        return Decision(suspended, actions)
+    name = job.metadata.name or ""
+    suffix = obs.random_suffix
+    job_id = job.spec.job_id or (None if mode(obs) == SubmissionMode.INTERACTIVE else f"{name}-{suffix}")
+    status = status.model_copy(
+        update={
+            "job_deployment_status": JobDeploymentStatus.INITIALIZING,
+            "job_status": JobStatus.NEW,
+            "job_id": job_id,
+            "ray_cluster_name": job.spec.cluster_selector_name or f"{name}-{suffix}",
+            "start_time": obs.now,
+            "end_time": None,
+            "reason": None,
+            "message": None,
+            "dashboard_url": None,
+            "ray_job_info": None,
+            "ray_cluster_status": None,
+            "job_status_check_failure_start_time": None,
+        }
+    )
+    return Decision(status, actions, requeue_after=0)
+
+
+def initializing(obs: JobObservation) -> Decision:
+    status = current(obs)
+    if obs.job.spec.suspend:
+        return start_teardown(obs, status, JobDeploymentStatus.SUSPENDING)
+    failed = deadline_failure(obs, status, before_running=True)
+    if failed is not None:
+        return failed
+    refused = refusal(obs, status)
+    if refused is not None:
+        return refused
+    cluster = obs.cluster
+    if cluster is None or cluster.deleting:
+        return _ensure_cluster(obs, status)
+    status = status.model_copy(update={"ray_cluster_status": cluster.status})
+    state = cluster.status.state if cluster.status else None
+    if state != ClusterState.READY or not (cluster.head_service_ready and cluster.dashboard_address):
+        return _wait_for_cluster(obs, status, cluster)
+    status = status.model_copy(update={"dashboard_url": cluster.dashboard_address, "message": None})
+    if mode(obs) == SubmissionMode.INTERACTIVE:
+        waiting = status.model_copy(update={"job_deployment_status": JobDeploymentStatus.WAITING})
+        return Decision(waiting, requeue_after=next_deadline(obs, waiting, before_running=True))
+    actions: tuple[Action, ...] = ()
+    if mode(obs) == SubmissionMode.K8S_JOB and not (obs.submitter and obs.submitter.exists):
+        manifest = submitter_builders.build_submitter_job(
+            obs.job,
+            job_id=status.job_id or "",
+            dashboard_address=cluster.dashboard_address,
+            cluster=cluster.model,
+            image=obs.submitter_image,
+        )
+        actions = (CreateSubmitter(manifest),)
+    running = status.model_copy(update={"job_deployment_status": JobDeploymentStatus.RUNNING})
+    return Decision(running, actions, requeue_after=0)
+
+
+def _ensure_cluster(obs: JobObservation, status: RayJobStatus) -> Decision:
+    """The decision that creates the attempt's cluster or waits for it (it does not exist yet)."""
+    cluster, name = obs.cluster, status.ray_cluster_name or ""
+    if obs.job.spec.cluster_selector:
+        return _cluster_not_found(obs, status, name)
+    if cluster is not None:  # a previous attempt's cluster of the same name is still going away
+        return Decision(status, requeue_after=earliest(1.0, next_deadline(obs, status, before_running=True)))
+    manifest = job_builders.build_cluster_for_job(
+        obs.job, cluster_name=name, job_id=status.job_id or "", submitter_image=obs.submitter_image, options=obs.options
+    )
+    creating = status.model_copy(update={"message": f"Creating RayCluster {name}"})
+    return Decision(creating, (CreateCluster(manifest),), requeue_after=next_deadline(obs, status, before_running=True))
+
+
+def _cluster_not_found(obs: JobObservation, status: RayJobStatus, name: str) -> Decision:
+    started = status.start_time or obs.now
+    message = f"RayCluster {obs.job.metadata.namespace}/{name} set in the clusterSelector is not found"
+    if obs.now >= started + timedelta(seconds=obs.timeouts.lost):
+        return fail(obs, status, JobFailedReason.CLUSTER_NOT_FOUND, f"{message} after {obs.timeouts.lost:.0f}s")
+    actions: tuple[Action, ...] = ()
+    if status.message != message:
+        actions = (Emit("Warning", "RayClusterNotFound", "Validate", f"{message}. It must be created manually"),)
+    remaining = seconds_until(obs.now, started + timedelta(seconds=obs.timeouts.lost))
+    waiting = status.model_copy(update={"message": message})
+    return Decision(
+        waiting, actions, requeue_after=earliest(remaining, next_deadline(obs, status, before_running=True))
+    )
+
+
+def _wait_for_cluster(obs: JobObservation, status: RayJobStatus, cluster: ClusterView) -> Decision:
+    cluster_status = cluster.status
+    if cluster_status is not None and cluster_status.state == ClusterState.FAILED:
+        since = (cluster_status.state_transition_times or {}).get(ClusterState.FAILED.value, obs.now)
+        if obs.now >= since + timedelta(seconds=obs.timeouts.lost):
+            reason = cluster_status.reason or "its pods could not be created"
+            return fail(obs, status, JobFailedReason.CLUSTER_FAILED, f"RayCluster {cluster.name} failed: {reason}")
+    detail = f": {cluster.problem}" if cluster.problem else ""
+    waiting = status.model_copy(update={"message": f"Waiting for RayCluster {cluster.name} to be ready{detail}"})
+    return Decision(waiting, requeue_after=next_deadline(obs, status, before_running=True))
+
+
+def waiting(obs: JobObservation) -> Decision:
+    """InteractiveMode: the cluster is ready; wait until the user sets spec.jobId."""
+    status = current(obs)
+    if obs.job.spec.suspend:
+        return start_teardown(obs, status, JobDeploymentStatus.SUSPENDING)
+    failed = deadline_failure(obs, status, before_running=True)
+    if failed is not None:
+        return failed
+    if not obs.job.spec.job_id:
+        return Decision(status, requeue_after=next_deadline(obs, status, before_running=True))
+    running = status.model_copy(
+        update={"job_id": obs.job.spec.job_id, "job_deployment_status": JobDeploymentStatus.RUNNING}
+    )
+    return Decision(running, requeue_after=0)

@@ -1,0 +1,47 @@
+"""Suspending and Retrying: stop the Ray job, delete the cluster and the submitter, then reset. Pure.
+
+Both are atomic: once started they finish, even if ``suspend`` flips back meanwhile.
+"""
+
+from __future__ import annotations
+
+from rayjob_operator.model.enums import JobDeploymentStatus
+from rayjob_operator.model.rayjob import RayJobStatus
+from rayjob_operator.state.rayjob.actions import Action, DeleteCluster, DeleteSubmitter, StopJob
+from rayjob_operator.state.rayjob.observation import JobObservation
+from rayjob_operator.state.rayjob.outcome import Decision, current, ray_job_active, reset
+
+AFTER = {
+    JobDeploymentStatus.SUSPENDING: JobDeploymentStatus.SUSPENDED,
+    JobDeploymentStatus.RETRYING: JobDeploymentStatus.NEW,
+}
+POLL_WHILE_DELETING = 1.0
+
+
+def start_teardown(obs: JobObservation, status: RayJobStatus, state: JobDeploymentStatus) -> Decision:
+    return teardown(obs, status.model_copy(update={"job_deployment_status": state}))
+
+
+def teardown(obs: JobObservation, status: RayJobStatus | None = None) -> Decision:
+    status = status or current(obs)
+    state = status.job_deployment_status or JobDeploymentStatus.SUSPENDING
+    actions: list[Action] = []
+    cluster, submitter = obs.cluster, obs.submitter
+    cluster_alive = cluster is not None and cluster.owned and not cluster.deleting
+    if cluster_alive and status.dashboard_url and status.job_id and ray_job_active(obs, status):
+        actions.append(StopJob(status.dashboard_url, status.job_id))
+    if cluster_alive and cluster is not None:
+        actions.append(DeleteCluster(cluster.name))
+    if submitter is not None and submitter.exists and not submitter.deleting:
+        actions.append(DeleteSubmitter(obs.job.metadata.name or ""))
+    cluster_remains = cluster is not None and cluster.owned
+    if cluster_remains or (submitter is not None and submitter.exists):
+        return Decision(status, tuple(actions), requeue_after=POLL_WHILE_DELETING)
+    return Decision(reset(status, AFTER[state]), tuple(actions), requeue_after=0)
+
+
+def suspended(obs: JobObservation) -> Decision:
+    status = current(obs)
+    if obs.job.spec.suspend:
+        return Decision(status)  # nothing to do until Kueue (or the user) resumes it: no requeue
+    return Decision(reset(status, JobDeploymentStatus.NEW), requeue_after=0)
