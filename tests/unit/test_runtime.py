@@ -162,9 +162,14 @@ def test_config_reads_prefixed_and_kuberay_names() -> None:
     assert OperatorConfig.from_env({}) == OperatorConfig()
 
 
-@pytest.mark.parametrize(("name", "value"), [("RAYJOB_OPERATOR_RECONCILE_WORKERS", "many"),
-                                             ("RAYJOB_OPERATOR_INJECT_PROBES", "perhaps"),
-                                             ("RAYJOB_OPERATOR_POLL_INTERVAL_SECONDS", "-1")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("RAYJOB_OPERATOR_RECONCILE_WORKERS", "many"),
+        ("RAYJOB_OPERATOR_INJECT_PROBES", "perhaps"),
+        ("RAYJOB_OPERATOR_POLL_INTERVAL_SECONDS", "-1"),
+    ],
+)
 def test_config_errors_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigurationError, match=name):
         OperatorConfig.from_env({name: value})

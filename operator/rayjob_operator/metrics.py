@@ -1,0 +1,106 @@
+"""Prometheus metrics: KubeRay's RayJob series plus the operator's own health.
+
+KubeRay's names and labels are kept, so existing dashboards work:
+
+- ``kuberay_job_execution_duration_seconds{name,namespace,uid,job_deployment_status,retry_count}``: set when
+  an attempt ends (Complete, Failed or Retrying) to the seconds since its ``startTime``;
+- ``kuberay_job_info{name,namespace,uid}`` and ``kuberay_job_deployment_status{name,namespace,uid,deployment_status}``:
+  one series per RayJob, read from the cache at scrape time.
+
+Ours: reconcile counts, errors and durations per kind, the number of RayJobs per deployment status,
+state transitions, dashboard polls, and the work-queue depth.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+Body = dict[str, Any]
+DURATION_LABELS = ("name", "namespace", "uid", "job_deployment_status", "retry_count")
+
+
+class _CacheCollector(Collector):
+    """Series computed from the RayJob cache at scrape time (nothing to keep in sync)."""
+
+    def __init__(self, rayjobs: Callable[[], Iterable[Body]]) -> None:
+        self._rayjobs = rayjobs
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        info = GaugeMetricFamily(
+            "kuberay_job_info", "Information about each RayJob", labels=["name", "namespace", "uid"]
+        )
+        state = GaugeMetricFamily(
+            "kuberay_job_deployment_status",
+            "The jobDeploymentStatus of each RayJob",
+            labels=["name", "namespace", "uid", "deployment_status"],
+        )
+        counts: collections.Counter[str] = collections.Counter()
+        for body in self._rayjobs():
+            meta = body.get("metadata") or {}
+            ident = [str(meta.get("name")), str(meta.get("namespace")), str(meta.get("uid"))]
+            deployment = str((body.get("status") or {}).get("jobDeploymentStatus") or "New")
+            info.add_metric(ident, 1)
+            state.add_metric([*ident, deployment], 1)
+            counts[deployment] += 1
+        per_status = GaugeMetricFamily(
+            "rayjob_operator_rayjobs", "Number of RayJobs per deployment status", labels=["deployment_status"]
+        )
+        for deployment, count in sorted(counts.items()):
+            per_status.add_metric([deployment], count)
+        yield from (info, state, per_status)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.job_duration = Gauge(
+            "kuberay_job_execution_duration_seconds",
+            "Seconds from the start of a RayJob attempt to its end (Complete, Failed or Retrying)",
+            DURATION_LABELS,
+            registry=r,
+        )
+        self.reconciles = Counter("rayjob_operator_reconciles", "Reconciles run", ["kind"], registry=r)
+        self.reconcile_errors = Counter(
+            "rayjob_operator_reconcile_errors", "Reconciles that raised an error", ["kind"], registry=r
+        )
+        self.reconcile_seconds = Histogram(
+            "rayjob_operator_reconcile_duration_seconds",
+            "Duration of one reconcile",
+            ["kind"],
+            registry=r,
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.transitions = Counter(
+            "rayjob_operator_transitions",
+            "RayJob deployment status transitions",
+            ["from_status", "to_status"],
+            registry=r,
+        )
+        self.polls = Counter("rayjob_operator_dashboard_polls", "Dashboard job queries", ["result"], registry=r)
+        self.queue_depth = Gauge("rayjob_operator_queue_depth", "Keys waiting in a work queue", ["kind"], registry=r)
+
+    def watch_cache(self, rayjobs: Callable[[], Iterable[Body]]) -> None:
+        self.registry.register(_CacheCollector(rayjobs))
+
+    def forget_job(self, namespace: str, name: str) -> None:
+        """Drop the duration series of a RayJob that is gone (as KubeRay does)."""
+        for labels in list(_series_labels(self.job_duration)):
+            if labels.get("namespace") == namespace and labels.get("name") == name:
+                self.job_duration.remove(*(labels[k] for k in DURATION_LABELS))
+
+    def serve(self, port: int) -> None:
+        if port:
+            start_http_server(port, registry=self.registry)
+
+
+def _series_labels(gauge: Gauge) -> Iterator[dict[str, str]]:
+    for metric in gauge.collect():
+        for sample in metric.samples:
+            yield dict(sample.labels)

@@ -1,0 +1,213 @@
+"""Carrying out the actions ``decide`` returned: API writes, dashboard calls, events. Impure glue.
+
+A child the API server refuses (422 invalid, 403 forbidden) is remembered for the attempt so that the
+next ``decide`` fails the RayJob with the reason, instead of retrying the same refused request forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from typing import Any
+
+from rayjob_operator import constants
+from rayjob_operator.builders.logs import build_log_configmap
+from rayjob_operator.dashboard import errors as dash_errors
+from rayjob_operator.dashboard.models import SubmitRequest
+from rayjob_operator.k8s import errors
+from rayjob_operator.k8s import resources as res
+from rayjob_operator.model.enums import AuthMode
+from rayjob_operator.model.raycluster import RayCluster
+from rayjob_operator.model.rayjob import RayJob, RayJobStatus
+from rayjob_operator.reconcilers.context import Context, Key
+from rayjob_operator.state.rayjob import actions as a
+
+logger = logging.getLogger(__name__)
+Body = dict[str, Any]
+PERMANENT_SUBMIT_ERRORS = (
+    dash_errors.DashboardRejected,
+    dash_errors.DashboardAuthError,
+    dash_errors.SubmissionIdConflict,
+    dash_errors.InvalidSubmission,
+)
+
+
+class Actor:
+    """Executes one reconcile's actions for one RayJob."""
+
+    def __init__(self, key: Key, job: RayJob, ctx: Context) -> None:
+        self.key = key
+        self.job = job
+        self.ctx = ctx
+        self.namespace = key[0]
+        status = job.status or RayJobStatus()
+        self.attempt = (status.ray_cluster_name, status.job_id)
+
+    @property
+    def body(self) -> Body:
+        return self.ctx.store.get(res.RAYJOBS, *self.key) or {}
+
+    async def run(self, action: a.Action) -> None:
+        handler = getattr(self, f"_do_{type(action).__name__}")
+        await handler(action)
+
+    def _event(self, type_: str, reason: str, action: str, note: str) -> None:
+        self.ctx.job_events.emit(self.body, type=type_, reason=reason, action=action, note=note)  # type: ignore[arg-type]
+
+    def _remember_failure(self, kind: str, message: str, *, permanent: bool) -> None:
+        self.ctx.extras.setdefault("failures", {})[self.key] = (self.attempt, kind, message, permanent)
+
+    def _forget_failure(self) -> None:
+        self.ctx.extras.setdefault("failures", {}).pop(self.key, None)
+
+    # --- Kubernetes objects -----------------------------------------------------------------------------
+
+    async def _do_AddFinalizer(self, _: a.AddFinalizer) -> None:
+        meta = self.body["metadata"]
+        finalizers = [*(meta.get("finalizers") or []), constants.RAYJOB_FINALIZER]
+        patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
+        await self.ctx.store.patch(res.RAYJOBS, self.namespace, meta["name"], patch)
+
+    async def _do_CreateCluster(self, action: a.CreateCluster) -> None:
+        name = action.manifest["metadata"]["name"]
+        try:
+            _, created = await self.ctx.store.create(res.RAYCLUSTERS, self.namespace, action.manifest)
+        except (errors.Invalid, errors.Forbidden) as exc:
+            if errors.namespace_terminating(exc):
+                return
+            message = f"Failed to create RayCluster {self.namespace}/{name}: {exc.message}"
+            self._event("Warning", "FailedToCreateRayCluster", "Create", message)
+            self._remember_failure("RayCluster", message, permanent=True)
+            return
+        if created:
+            self._event("Normal", "CreatedRayCluster", "Create", f"Created RayCluster {self.namespace}/{name}")
+
+    async def _do_DeleteCluster(self, action: a.DeleteCluster) -> None:
+        if not await self.ctx.store.delete(res.RAYCLUSTERS, self.namespace, action.name):
+            self._event("Normal", "DeletedRayCluster", "Delete", f"Deleted cluster {self.namespace}/{action.name}")
+
+    async def _do_SuspendWorkers(self, action: a.SuspendWorkers) -> None:
+        cluster = self.ctx.store.get(res.RAYCLUSTERS, self.namespace, action.name)
+        if cluster is None:
+            return
+        groups = cluster.get("spec", {}).get("workerGroupSpecs") or []
+        ops: list[Body] = [
+            {"op": "test", "path": "/metadata/resourceVersion", "value": cluster["metadata"]["resourceVersion"]}
+        ]
+        ops += [{"op": "add", "path": f"/spec/workerGroupSpecs/{i}/suspend", "value": True} for i in range(len(groups))]
+        await self.ctx.store.patch(res.RAYCLUSTERS, self.namespace, action.name, ops, kind="json")
+        self._event(
+            "Normal",
+            "UpdatedRayCluster",
+            "Update",
+            f"Suspended the worker groups of RayCluster {self.namespace}/{action.name} (DeleteWorkers)",
+        )
+
+    async def _do_CreateSubmitter(self, action: a.CreateSubmitter) -> None:
+        name = action.manifest["metadata"]["name"]
+        try:
+            _, created = await self.ctx.store.create(res.JOBS, self.namespace, action.manifest)
+        except (errors.Invalid, errors.Forbidden) as exc:
+            if errors.namespace_terminating(exc):
+                return
+            message = f"Failed to create new Kubernetes Job {self.namespace}/{name}: {exc.message}"
+            self._event("Warning", "FailedToCreateRayJobSubmitter", "Create", message)
+            self._remember_failure("Job", message, permanent=True)
+            return
+        if created:
+            self._event("Normal", "CreatedRayJobSubmitter", "Create", f"Created Kubernetes Job {self.namespace}/{name}")
+
+    async def _do_DeleteSubmitter(self, action: a.DeleteSubmitter) -> None:
+        if not await self.ctx.store.delete(res.JOBS, self.namespace, action.name):
+            self._event(
+                "Normal", "DeletedRayJobSubmitter", "Delete", f"Deleted Kubernetes Job {self.namespace}/{action.name}"
+            )
+
+    async def _do_EnsureJobService(self, action: a.EnsureJobService) -> None:
+        name = action.manifest["metadata"]["name"]
+        existing = self.ctx.store.get(res.SERVICES, self.namespace, name)
+        if existing is None:
+            _, created = await self.ctx.store.create(res.SERVICES, self.namespace, action.manifest)
+            if created:
+                self._event("Normal", "CreatedService", "Create", f"Created service {self.namespace}/{name}")
+            return
+        spec = {**action.manifest["spec"], "clusterIP": existing["spec"].get("clusterIP")}  # immutable once set
+        metadata = {**action.manifest["metadata"], "resourceVersion": existing["metadata"]["resourceVersion"]}
+        await self.ctx.store.replace(res.SERVICES, {**action.manifest, "metadata": metadata, "spec": spec})
+        self._event("Normal", "UpdatedService", "Update", f"Pointed service {self.namespace}/{name} at the new head")
+
+    async def _do_DeleteSelf(self, _: a.DeleteSelf) -> None:
+        logger.info("RayJob %s/%s: deleting itself (deletion policy)", *self.key)
+        await self.ctx.store.delete(res.RAYJOBS, *self.key)
+
+    async def _do_Emit(self, action: a.Emit) -> None:
+        self._event(action.type, action.reason, action.action, action.note)
+
+    # --- the Ray dashboard --------------------------------------------------------------------------------
+
+    async def _do_SubmitJob(self, action: a.SubmitJob) -> None:
+        client = self.ctx.extras["dashboard"]
+        token = await dashboard_token(self.ctx, self.job)
+        try:
+            outcome = await client.submit(action.address, SubmitRequest(**action.request), token=token)
+        except PERMANENT_SUBMIT_ERRORS as exc:
+            self._remember_failure("submit", str(exc), permanent=True)
+        except dash_errors.DashboardError as exc:
+            self._remember_failure("submit", str(exc), permanent=False)
+        else:
+            logger.info("RayJob %s/%s: job %s %s", *self.key, action.request["submission_id"], outcome.value)
+            self._forget_failure()
+            self.ctx.extras["poller"].poke(self.key)
+
+    async def _do_StopJob(self, action: a.StopJob) -> None:
+        await stop_job(self.ctx, self.job, action.address, action.job_id)
+
+    async def _do_SaveLogs(self, action: a.SaveLogs) -> None:
+        client = self.ctx.extras["dashboard"]
+        try:
+            text = await client.get_logs(action.address, action.job_id, token=await dashboard_token(self.ctx, self.job))
+        except dash_errors.DashboardError as exc:
+            logger.warning("RayJob %s/%s: could not keep the driver log: %s", *self.key, exc)
+            return
+        manifest = build_log_configmap(self.job, job_id=action.job_id, text=text, limit=self.ctx.config.log_tail_bytes)
+        client_k8s = self.ctx.store.client
+        name = manifest["metadata"]["name"]
+        try:
+            try:
+                await client_k8s.create(res.CONFIGMAPS, self.namespace, manifest)
+            except errors.AlreadyExists:
+                await client_k8s.replace(res.CONFIGMAPS, self.namespace, name, manifest)
+        except errors.KubeError as exc:
+            logger.warning("RayJob %s/%s: could not write ConfigMap %s: %s", *self.key, name, exc)
+
+
+async def stop_job(ctx: Context, job: RayJob, address: str, job_id: str) -> None:
+    """Best effort and bounded: a dead dashboard never holds anything up."""
+    client = ctx.extras["dashboard"]
+    try:
+        token = await dashboard_token(ctx, job)
+        await asyncio.wait_for(client.stop(address, job_id, token=token), timeout=ctx.config.finalizer_timeout_seconds)
+        logger.info("Stopped Ray job %s at %s", job_id, address)
+    except (dash_errors.DashboardError, errors.KubeError, TimeoutError) as exc:
+        logger.info("Could not stop Ray job %s at %s (%s); going on", job_id, address, exc)
+
+
+async def dashboard_token(ctx: Context, job: RayJob) -> str | None:
+    """The cluster's Ray auth token (from its Secret) when token authentication is on, else None."""
+    status = job.status or RayJobStatus()
+    name = status.ray_cluster_name
+    if not name:
+        return None
+    tokens: dict[str, str | None] = ctx.extras.setdefault("tokens", {})
+    if name in tokens:
+        return tokens[name]
+    cluster_body = ctx.store.get(res.RAYCLUSTERS, job.metadata.namespace or "", name)
+    spec = RayCluster.model_validate(cluster_body).spec if cluster_body else job.spec.ray_cluster_spec
+    auth = spec.auth_options if spec else None
+    if auth is None or auth.mode != AuthMode.TOKEN:
+        return None
+    secret = await ctx.store.client.get(res.SECRETS, job.metadata.namespace, auth.secret_name or name)
+    raw = (secret.get("data") or {}).get("auth_token")
+    tokens[name] = base64.b64decode(raw).decode() if raw else None
+    return tokens[name]

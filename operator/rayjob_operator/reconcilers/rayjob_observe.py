@@ -1,0 +1,195 @@
+"""Gathering a RayJob's observation from the caches and the poller (no API calls). Impure glue."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+import pydantic
+
+from rayjob_operator import constants
+from rayjob_operator.builders import services
+from rayjob_operator.builders.rayjob import job_head_service_name
+from rayjob_operator.k8s import resources as res
+from rayjob_operator.model.base import ObjectMeta
+from rayjob_operator.model.enums import SubmissionMode
+from rayjob_operator.model.raycluster import RayCluster
+from rayjob_operator.model.rayjob import RayJob, RayJobSpec, RayJobStatus
+from rayjob_operator.model.validation import InvalidSpec, validate_rayjob
+from rayjob_operator.reconcilers.context import Context, Key
+from rayjob_operator.runtime.poller import Target
+from rayjob_operator.state import pods
+from rayjob_operator.state.rayjob.observation import (
+    ClusterView,
+    JobObservation,
+    SidecarView,
+    SubmitterView,
+    Timeouts,
+)
+
+Body = dict[str, Any]
+
+
+def parse(body: Body) -> tuple[RayJob, InvalidSpec | None]:
+    """The RayJob and, if its spec breaks a rule, why. A body that does not even parse is still usable."""
+    try:
+        return validate_rayjob(body), None
+    except InvalidSpec as invalid:
+        try:
+            return RayJob.model_validate(body), invalid
+        except pydantic.ValidationError:
+            return _bare(body), invalid
+
+
+def _bare(body: Body) -> RayJob:
+    try:
+        status = RayJobStatus.model_validate(body.get("status") or {})
+    except pydantic.ValidationError:
+        status = RayJobStatus()
+    spec = RayJobSpec.model_construct()
+    return RayJob.model_construct(metadata=ObjectMeta.model_validate(body["metadata"]), spec=spec, status=status)
+
+
+def random_suffix() -> str:
+    return "".join(secrets.choice(constants.RANDOM_SUFFIX_ALPHABET) for _ in range(constants.RANDOM_SUFFIX_LENGTH))
+
+
+def timeouts(ctx: Context) -> Timeouts:
+    config = ctx.config
+    return Timeouts(
+        status_check=config.status_check_timeout_seconds,
+        transition_grace=config.transition_grace_period_seconds,
+        submitter_finished=config.submitter_finished_timeout_seconds,
+        submitter_start=config.submitter_start_timeout_seconds,
+        lost=config.head_lost_grace_seconds,
+        delete_self_after_finish=config.delete_rayjob_after_finish,
+    )
+
+
+def observe(key: Key, job: RayJob, body: Body, invalid: InvalidSpec | None, ctx: Context) -> JobObservation:
+    status = job.status or RayJobStatus()
+    cluster_body = ctx.store.get(res.RAYCLUSTERS, key[0], status.ray_cluster_name) if status.ray_cluster_name else None
+    cluster = _cluster_view(job, cluster_body, ctx) if cluster_body else None
+    mode = job.spec.submission_mode if isinstance(job.spec.submission_mode, SubmissionMode) else None
+    target = poll_target(job, ctx)
+    failures = ctx.extras.setdefault("failures", {})
+    attempt = (status.ray_cluster_name, status.job_id)
+    failure = failures.get(key)
+    failure = failure if failure is not None and failure[0] == attempt else None
+    return JobObservation(
+        job=job,
+        body=body,
+        now=ctx.clock(),
+        invalid=invalid,
+        has_finalizer=constants.RAYJOB_FINALIZER in (job.metadata.finalizers or []),
+        cluster=cluster,
+        submitter=_submitter_view(job, ctx) if mode == SubmissionMode.K8S_JOB else None,
+        sidecar=_sidecar_view(cluster_body, ctx) if mode == SubmissionMode.SIDECAR and cluster_body else None,
+        ray=ctx.extras["poller"].latest(key, target) if target is not None else None,
+        random_suffix=random_suffix(),
+        job_service_cluster=_job_service_cluster(job, ctx),
+        submit_error=failure[2] if failure and failure[1] == "submit" else None,
+        submit_error_permanent=bool(failure and failure[1] == "submit" and failure[3]),
+        create_error=(failure[1], failure[2]) if failure and failure[1] in ("Job", "RayCluster") else None,
+        timeouts=timeouts(ctx),
+        submitter_image=ctx.config.submitter_image,
+        options=ctx.pod_options,
+    )
+
+
+def _job_service_cluster(job: RayJob, ctx: Context) -> str | None:
+    service = ctx.store.get(res.SERVICES, job.metadata.namespace or "", job_head_service_name(job))
+    if service is None or not _owned_by(service, job.metadata.uid):
+        return None
+    return str(((service.get("spec") or {}).get("selector") or {}).get(constants.LABEL_CLUSTER, "")) or None
+
+
+def poll_target(job: RayJob, ctx: Context) -> Target | None:
+    status = job.status or RayJobStatus()
+    if not (status.dashboard_url and status.job_id):
+        return None
+    tokens: dict[str, str | None] = ctx.extras.setdefault("tokens", {})
+    return Target(status.dashboard_url, status.job_id, tokens.get(status.ray_cluster_name or ""))
+
+
+def _owned_by(body: Body, uid: str | None) -> bool:
+    return any(r.get("uid") == uid and r.get("controller") for r in body["metadata"].get("ownerReferences") or [])
+
+
+def _cluster_view(job: RayJob, body: Body, ctx: Context) -> ClusterView:
+    meta = body["metadata"]
+    try:
+        model: RayCluster | None = RayCluster.model_validate(body)
+    except pydantic.ValidationError:
+        model = None
+    cluster_pods = ctx.store.cache(res.PODS).by_index("owner", f"{meta['namespace']}/{meta.get('uid')}")
+    address = services.dashboard_address(model, options=ctx.pod_options) if model else None
+    service_name = services.head_service_name(model) if model else None
+    groups = model.spec.worker_groups() if model else []
+    return ClusterView(
+        name=meta["name"],
+        owned=_owned_by(body, job.metadata.uid),
+        deleting=bool(meta.get("deletionTimestamp")),
+        status=model.status if model else None,
+        workers_suspended=all(g.suspend for g in groups),
+        problem=next((p for p in map(_pod_problem, cluster_pods) if p), None),
+        head_service_ready=bool(service_name and ctx.store.get(res.SERVICES, meta["namespace"], service_name)),
+        dashboard_address=address,
+        model=model,
+    )
+
+
+def _pod_problem(pod: Body) -> str | None:
+    problem = pods.waiting_reason(pod) or pods.unschedulable_reason(pod)
+    return f"pod {pods.name(pod)}: {problem}" if problem else None
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def _submitter_view(job: RayJob, ctx: Context) -> SubmitterView:
+    body = ctx.store.get(res.JOBS, job.metadata.namespace or "", job.metadata.name or "")
+    if body is None or not _owned_by(body, job.metadata.uid):
+        return SubmitterView(exists=False)
+    meta = body["metadata"]
+    conditions = {
+        c.get("type"): c for c in (body.get("status") or {}).get("conditions") or [] if c.get("status") == "True"
+    }
+    failed = conditions.get("Failed")
+    finished = failed or conditions.get("Complete")
+    job_pods = ctx.store.cache(res.PODS).by_index("owner", f"{meta['namespace']}/{meta.get('uid')}")
+    return SubmitterView(
+        exists=True,
+        deleting=bool(meta.get("deletionTimestamp")),
+        created_at=_time(meta.get("creationTimestamp")),
+        failed=(str(failed.get("reason")), str(failed.get("message") or "")) if failed else None,
+        finished_at=_time(finished.get("lastTransitionTime")) if finished else None,
+        started=any(pods.phase(p) in ("Running", "Succeeded", "Failed") for p in job_pods),
+        problem=next((p for p in map(_pod_problem, job_pods) if p), None),
+    )
+
+
+def _sidecar_view(cluster_body: Body, ctx: Context) -> SidecarView:
+    meta = cluster_body["metadata"]
+    cluster_pods = ctx.store.cache(res.PODS).by_index("owner", f"{meta['namespace']}/{meta.get('uid')}")
+    heads = [
+        p
+        for p in cluster_pods
+        if pods.labels(p).get(constants.LABEL_NODE_TYPE) == constants.NODE_TYPE_HEAD and not pods.is_terminating(p)
+    ]
+    if not heads:
+        return SidecarView(head_exists=False)
+    ended = pods.terminated(heads[0], constants.SUBMITTER_CONTAINER_NAME)
+    if ended is None:
+        return SidecarView(head_exists=True)
+    return SidecarView(
+        head_exists=True,
+        terminated=True,
+        exit_code=ended.get("exitCode"),
+        reason=ended.get("reason"),
+        finished_at=_time(ended.get("finishedAt")),
+    )
