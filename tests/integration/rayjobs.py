@@ -1,0 +1,99 @@
+"""RayJob manifests for the integration tests (small clusters; kwok plays the pods, Ray runs the job)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+HEAD_TEMPLATE = {
+    "spec": {
+        "containers": [
+            {
+                "name": "ray-head",
+                "image": "rayproject/ray:2.52.0",
+                "ports": [
+                    {"containerPort": 6379, "name": "gcs-server"},
+                    {"containerPort": 8265, "name": "dashboard"},
+                    {"containerPort": 10001, "name": "client"},
+                ],
+            }
+        ]
+    }
+}
+WORKER_TEMPLATE = {"spec": {"containers": [{"name": "ray-worker", "image": "rayproject/ray:2.52.0"}]}}
+
+
+def rayjob(
+    name: str,
+    entrypoint: str | None = "python -c \"print('hello from ray')\"",
+    *,
+    workers: int = 1,
+    labels: dict[str, str] | None = None,
+    **spec: Any,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "apiVersion": "ray.io/v1",
+        "kind": "RayJob",
+        "metadata": {"name": name, **({"labels": labels} if labels else {})},
+        "spec": {
+            "rayClusterSpec": {
+                "rayVersion": "2.52.0",
+                "headGroupSpec": {"rayStartParams": {}, "template": copy.deepcopy(HEAD_TEMPLATE)},
+                "workerGroupSpecs": [
+                    {
+                        "groupName": "small",
+                        "replicas": workers,
+                        "minReplicas": 0,
+                        "maxReplicas": 5,
+                        "rayStartParams": {},
+                        "template": copy.deepcopy(WORKER_TEMPLATE),
+                    }
+                ],
+            },
+        },
+    }
+    if entrypoint is not None:
+        body["spec"]["entrypoint"] = entrypoint
+    for key, value in spec.items():
+        if value is None:
+            body["spec"].pop(key, None)
+        else:
+            body["spec"][key] = value
+    return body
+
+
+def entrypoint_appending(path: str, *, exit_code: int = 0, sleep: float = 0.0, text: str = "ran") -> str:
+    """A Python entrypoint that appends one line to ``path`` (proof of how often it ran), then exits."""
+    code = (
+        f"import sys, time; open({path!r}, 'a').write('{text}\\n'); print('{text}', flush=True); "
+        f"time.sleep({sleep}); sys.exit({exit_code})"
+    )
+    return f'python -c "{code}"'
+
+
+def entrypoint_failing_first(path: str) -> str:
+    """Fails the first time it runs and succeeds afterwards (the attempt counter is the file)."""
+    code = (
+        f"import os, sys; seen = os.path.exists({path!r}); open({path!r}, 'a').write('x\\n'); "
+        "print('second run' if seen else 'first run', flush=True); sys.exit(0 if seen else 1)"
+    )
+    return f'python -c "{code}"'
+
+
+def sleeping(seconds: float, message: str = "working") -> str:
+    return f"python -c \"import time; print('{message}', flush=True); time.sleep({seconds})\""
+
+
+def runs(path: str) -> int:
+    try:
+        with open(path) as handle:
+            return sum(1 for _ in handle)
+    except FileNotFoundError:
+        return 0
+
+
+def stay_pending(body: dict[str, Any]) -> dict[str, Any]:
+    """Keep the head pod Pending (kwok never starts it): a cluster that never becomes ready."""
+    template = body["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]
+    template.setdefault("metadata", {}).setdefault("annotations", {})["devenv.rayjob-operator.io/stay-pending"] = "true"
+    return body
