@@ -252,6 +252,18 @@ class ForwardProxy:
         with self._lock:
             self._routes.append(Route.of(pattern, target))
 
+    def prepend_route(self, pattern: str | re.Pattern[str], target: str) -> Route:
+        """Route ``pattern`` first (before every other route); returns it for :meth:`remove_route`."""
+        route = Route.of(pattern, target)
+        with self._lock:
+            self._routes.insert(0, route)
+        return route
+
+    def remove_route(self, route: Route) -> None:
+        with self._lock:
+            if route in self._routes:
+                self._routes.remove(route)
+
     def route(self, hostport: str) -> str | None:
         """The target for ``host:port`` (first full match wins), or None."""
         return next((route.target for route in self.routes if route.pattern.fullmatch(hostport)), None)
