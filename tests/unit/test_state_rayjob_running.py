@@ -113,6 +113,7 @@ def test_unreachable_dashboard_starts_the_timer_then_fails() -> None:
     )
     assert first.status.job_status_check_failure_start_time == since
     assert first.status.job_deployment_status == S.RUNNING
+    assert first.requeue_after == pytest.approx(290.0)  # nothing else would wake it up when the timeout is due
     stale = {"jobStatusCheckFailureStartTime": (NOW - timedelta(seconds=301)).strftime("%Y-%m-%dT%H:%M:%SZ")}
     late = run(
         k8s(stale),

@@ -106,7 +106,12 @@ def _info(start_ms: int | None, end_ms: int | None) -> RayJobStatusInfo | None:
 
 
 def _keep_running(obs: JobObservation, status: RayJobStatus, *extra_delays: float | None) -> Decision:
-    return Decision(status, requeue_after=earliest(next_deadline(obs, status, before_running=False), *extra_delays))
+    since = status.job_status_check_failure_start_time
+    timeout_due = (
+        seconds_until(obs.now, since + timedelta(seconds=obs.timeouts.status_check)) if since is not None else None
+    )
+    delay = earliest(next_deadline(obs, status, before_running=False), timeout_due, *extra_delays)
+    return Decision(status, requeue_after=delay)
 
 
 def _cluster_lost(obs: JobObservation, status: RayJobStatus) -> Decision | None:
