@@ -71,6 +71,14 @@ class LocalPodRunner:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._home_roots: dict[str, Path] = {}
+        self._projected: set[tuple[str, str]] = set()
+        self._pending_projections: dict[tuple[str, str], tuple[Any, Path]] = {}
+
+    def project_head_volumes(self, namespace: str, home_root: Path) -> None:
+        """Play the kubelet's volume mounts for head pods in ``namespace``: ConfigMap volumes mounted under
+        /home are written below ``home_root`` (which the Ray head standing in for those heads sees as /home)."""
+        self._home_roots[namespace] = home_root
 
     def __enter__(self) -> LocalPodRunner:
         self.start()
@@ -129,11 +137,43 @@ class LocalPodRunner:
             return
         if (pod.status.phase or "") != "Running":
             return
+        if meta.namespace in self._home_roots and (meta.labels or {}).get("ray.io/node-type") == "head":
+            self._project(pod, self._home_roots[meta.namespace])
         containers = pod.spec.containers or []
         for container in containers:
             command = container.command or []
             if command and command[0] in self._commands:
                 self._launch(pod, container, sole=len(containers) == 1)
+
+    def _project(self, pod: Any, home_root: Path) -> None:
+        """Write the pod's ConfigMap volumes; like a kubelet, retry (from the reaper loop) until they exist."""
+        key = (pod.metadata.namespace, pod.metadata.name)
+        if key in self._projected:
+            return
+        try:
+            self._write_volumes(pod, home_root)
+        except kubernetes.client.ApiException as exc:
+            if exc.status != 404:
+                raise
+            with self._lock:
+                self._pending_projections[key] = (pod, home_root)
+            return
+        self._projected.add(key)
+        with self._lock:
+            self._pending_projections.pop(key, None)
+
+    def _write_volumes(self, pod: Any, home_root: Path) -> None:
+        volumes = {v.name: v.config_map for v in pod.spec.volumes or [] if v.config_map is not None}
+        for mount in pod.spec.containers[0].volume_mounts or []:
+            source = volumes.get(mount.name)
+            if source is None or not mount.mount_path.startswith("/home/"):
+                continue
+            data = self._core.read_namespaced_config_map(source.name, pod.metadata.namespace).data or {}
+            items = [(i.key, i.path) for i in source.items] if source.items else [(k, k) for k in data]
+            target = home_root / mount.mount_path.removeprefix("/home/")
+            for key_name, path in items:
+                (target / path).parent.mkdir(parents=True, exist_ok=True)
+                (target / path).write_text(data.get(key_name, ""))
 
     def _kill_pod(self, namespace: str, name: str) -> None:
         with self._lock:
@@ -186,6 +226,11 @@ class LocalPodRunner:
 
     def _reap_loop(self) -> None:
         while not self._stop.wait(0.1):
+            with self._lock:
+                pending = list(self._pending_projections.values())
+            for pod, root in pending:
+                with contextlib.suppress(kubernetes.client.ApiException):
+                    self._project(pod, root)
             with self._lock:
                 finished = [(k, p) for k, p in self._processes.items() if p.popen.poll() is not None]
                 for key, _ in finished:

@@ -108,6 +108,13 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
+def _in_private_home(command: list[str], home: Path) -> list[str]:
+    """Run ``command`` in a private mount namespace in which ``home`` is bind-mounted over /home (needs root)."""
+    home.mkdir(parents=True, exist_ok=True)
+    script = 'mount --bind "$0" /home && exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(home), *command]
+
+
 def _die_with_parent() -> None:
     """preexec_fn: the head gets SIGKILL when the process that started it dies (even by SIGKILL)."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -126,6 +133,12 @@ class RayHead:
     temp_dir: Path | None = None
     ports: dict[str, int] = field(default_factory=dict)
     marker: str = field(default_factory=lambda: uuid.uuid4().hex)
+    num_gpus: float = 0
+    resources: Mapping[str, float] = field(default_factory=dict)
+    """Custom Ray resources the head declares (a stand-in for a cluster's rayStartParams)."""
+    home_dir: Path | None = None
+    """If set, the head sees this directory as ``/home`` (a private mount namespace), so files a pod mounts
+    under /home (e.g. a ConfigMap at /home/ray/samples) can be placed where its entrypoint expects them."""
     _process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -163,6 +176,8 @@ class RayHead:
         self.ports = dict(zip(NAMED_PORTS + EXTRA_PORT_ENVS, block, strict=False))
         workers = block[len(self.ports) :]
         command = [str(ray_bin / "ray"), "start", "--head", "--block", *self._flags(workers[0], workers[-1])]
+        if self.home_dir is not None:
+            command = _in_private_home(command, self.home_dir)
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(
                 command,
@@ -186,7 +201,8 @@ class RayHead:
             f"--min-worker-port={min_worker}",
             f"--max-worker-port={max_worker}",
             f"--num-cpus={self.num_cpus}",
-            "--num-gpus=0",
+            f"--num-gpus={self.num_gpus:g}",
+            *([f"--resources={json.dumps(dict(self.resources))}"] if self.resources else []),
             f"--object-store-memory={100 * 1024 * 1024}",
             f"--temp-dir={self.temp_dir}",
             "--include-dashboard=true",
