@@ -11,4 +11,5 @@ echo "== ruff";          ruff check .
 echo "== ruff format";   ruff format --check .
 echo "== mypy --strict"; mypy
 echo "== import contracts"; PYTHONPATH=operator:submitter lint-imports
-echo "== pytest";        pytest tests "$@"
+# Two workers, whole files per worker: each worker starts its own control plane, Ray head and operator.
+echo "== pytest";        pytest tests -n 2 --dist loadfile "$@"

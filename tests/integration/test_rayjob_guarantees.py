@@ -161,7 +161,7 @@ def test_unschedulable_submitter_fails_within_the_bound(kube: Kube, operator: Op
     kube.create("rayjobs", rayjob("unschedulable", submitterPodTemplate=template))
     status = kube.wait_job("unschedulable", "Failed", timeout=60)["status"]
     assert status["reason"] == "SubmissionFailed"
-    assert "did not start within 20s" in status["message"]
+    assert "did not start within 10s" in status["message"]
 
 
 def test_unreachable_dashboard_times_out_then_fails(
@@ -176,7 +176,7 @@ def test_unreachable_dashboard_times_out_then_fails(
         assert status["jobDeploymentStatus"] == "Running"
         status = kube.wait_job("dark", "Failed", timeout=60)["status"]
     assert status["reason"] == "JobStatusCheckTimeoutExceeded"
-    assert "exceeded timeout of 15s" in status["message"]
+    assert "exceeded timeout of 8s" in status["message"]
 
 
 def test_dashboard_recovery_clears_the_failure_timer(

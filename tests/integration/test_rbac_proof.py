@@ -1,0 +1,90 @@
+"""The chart's RBAC suffices: the operator, run out of cluster as the chart's ServiceAccount (a TokenRequest token,
+nothing else), drives a RayJob from apply to Complete and through deletion. With one permission removed, the same
+run fails, which shows that this proof can fail."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rayjob_devenv.operator_process import OperatorProcess
+from rayjob_devenv.proxy import ForwardProxy
+from tests.integration.chart_support import (
+    RBAC_KINDS,
+    Permission,
+    apply_manifests,
+    mint_token,
+    render_chart,
+    select,
+    service_account_name,
+    without_permission,
+    write_token_kubeconfig,
+)
+from tests.integration.kube import Kube
+from tests.integration.rayjobs import rayjob
+
+pytestmark = pytest.mark.usefixtures("pod_runner")
+
+
+@pytest.fixture
+def own_namespace(control_plane: Any) -> Iterator[str]:
+    """An ``rs-*`` namespace: the shared test operator leaves it to the operator under test."""
+    name = f"rs-rbac-{secrets.token_hex(3)}"
+    control_plane.core_v1.create_namespace({"metadata": {"name": name}})
+    yield name
+    control_plane.core_v1.delete_namespace(name)
+
+
+def operator_as_service_account(
+    control_plane: Any, proxy: ForwardProxy, namespace: str, tmp_path: Path, docs: list[dict[str, Any]]
+) -> OperatorProcess:
+    apply_manifests(control_plane.cp.kubectl_argv, select(docs, RBAC_KINDS | {"ServiceAccount"}))
+    token = mint_token(control_plane.core_v1, namespace, service_account_name(docs))
+    kubeconfig = write_token_kubeconfig(
+        tmp_path / "sa.kubeconfig", control_plane.kubeconfig, token, namespace=namespace
+    )
+    process = OperatorProcess(
+        kubeconfig=kubeconfig, log_path=tmp_path / "operator.log", proxy=proxy.url, args=[f"--namespace={namespace}"]
+    )
+    process.start()
+    return process
+
+
+def test_chart_rbac_drives_a_rayjob_to_complete_and_through_deletion(
+    control_plane: Any, dashboard_proxy: ForwardProxy, own_namespace: str, tmp_path: Path
+) -> None:
+    docs = render_chart(namespace=own_namespace, values={"watchNamespaces": [own_namespace]})
+    process = operator_as_service_account(control_plane, dashboard_proxy, own_namespace, tmp_path, docs)
+    kube = Kube(control_plane, own_namespace)
+    try:
+        kube.create("rayjobs", rayjob("rbac", shutdownAfterJobFinishes=True))
+        status = kube.wait_job("rbac", ("Complete", "Failed"))["status"]
+        assert (status["jobDeploymentStatus"], status["jobStatus"]) == ("Complete", "SUCCEEDED")
+        kube.wait_gone("rayclusters", status["rayClusterName"])  # shutdown: a delete by the ServiceAccount
+        kube.wait(lambda: kube.core.read_namespaced_config_map("rbac-driver-log", own_namespace), "the driver log")
+        kube.delete("rayjobs", "rbac")
+        kube.wait_gone("rayjobs", "rbac", timeout=20)  # the finalizer was removed by the ServiceAccount
+        log = process.log_text()
+        assert "403" not in log and "Forbidden" not in log, process.log_tail()
+    finally:
+        process.stop()
+
+
+def test_with_one_permission_removed_the_run_fails(
+    control_plane: Any, dashboard_proxy: ForwardProxy, own_namespace: str, tmp_path: Path
+) -> None:
+    docs = render_chart(namespace=own_namespace, values={"watchNamespaces": [own_namespace]})
+    broken = without_permission(docs, Permission("ray.io", "rayjobs/status", "update"))
+    process = operator_as_service_account(control_plane, dashboard_proxy, own_namespace, tmp_path, broken)
+    kube = Kube(control_plane, own_namespace)
+    try:
+        kube.create("rayjobs", rayjob("rbac-broken"))
+        kube.wait(lambda: "403" in process.log_text(), "the operator to be refused a status update")
+        assert not (kube.get("rayjobs", "rbac-broken") or {}).get("status")  # it never got anywhere
+    finally:
+        process.stop()
+        kube.patch("rayjobs", "rbac-broken", {"metadata": {"finalizers": []}})
