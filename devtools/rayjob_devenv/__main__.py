@@ -1,5 +1,7 @@
 """``python -m rayjob_devenv up``: a local control plane for manual work, until Ctrl-C.
 
+``python -m rayjob_devenv run``: the operator end to end with a real Ray head (see ``rayjob_devenv.demo``).
+
 It applies the CRDs from ``crds/``, prints how to point kubectl at the cluster, and tears everything
 down on Ctrl-C (or SIGTERM/SIGHUP).
 """
@@ -31,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--nodes", type=int, default=1, help="number of fake (kwok) nodes")
     up.add_argument("--keep", action="store_true", help="keep the data dir (logs) after shutdown")
     up.add_argument("--ready-file", type=Path, help="write a JSON description here once ready")
+    run = sub.add_parser("run", help="run a RayJob end to end (control plane, Ray head, operator), then tear down")
+    run.add_argument("--mode", choices=["both", "K8sJobMode", "HTTPMode"], default="both", help="submission mode(s)")
+    run.add_argument("--keep", action="store_true", help="keep the environment up afterwards, until Ctrl-C")
+    run.add_argument("--timeout", type=float, default=300.0, help="seconds each RayJob may take")
     return parser
 
 
@@ -101,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
     try:
+        if args.command == "run":
+            from rayjob_devenv.demo import run
+
+            return run(args)
         return up(args)
     except KeyboardInterrupt:  # Ctrl-C while starting: the context manager already tore down
         print("Interrupted.", file=sys.stderr)
