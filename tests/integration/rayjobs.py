@@ -97,3 +97,34 @@ def stay_pending(body: dict[str, Any]) -> dict[str, Any]:
     template = body["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]
     template.setdefault("metadata", {}).setdefault("annotations", {})["devenv.rayjob-operator.io/stay-pending"] = "true"
     return body
+
+
+MANUAL_SUBMITTER = {
+    "spec": {"restartPolicy": "Never", "containers": [{"name": "manual", "image": "x", "command": ["/manual"]}]}
+}
+"""A submitter the pod runner does not execute: the test plays it (submits itself, then ends the pod)."""
+
+
+def end_manual_submitter(kube: Any, job_name: str, exit_code: int = 0) -> None:
+    """Write the terminated state of the manual submitter's pod, as a kubelet would."""
+    pod = kube.wait(lambda: kube.pods(f"job-name={job_name}"), "the submitter pod")[0]
+    terminated = {
+        "exitCode": exit_code,
+        "reason": "Completed" if exit_code == 0 else "Error",
+        "startedAt": "2026-01-01T00:00:00Z",
+        "finishedAt": "2026-01-01T00:00:01Z",
+    }
+    status = {
+        "phase": "Succeeded" if exit_code == 0 else "Failed",
+        "containerStatuses": [
+            {
+                "name": "manual",
+                "ready": False,
+                "restartCount": 0,
+                "image": "x",
+                "imageID": "",
+                "state": {"running": None, "terminated": terminated},
+            }
+        ],
+    }
+    kube.core.patch_namespaced_pod_status(pod.metadata.name, kube.ns, {"status": status})

@@ -19,7 +19,7 @@ from rayjob_devenv.proxy import ForwardProxy
 from rayjob_devenv.rayhead import RayHead
 from tests.integration.fixtures_ray import get_job, ray_call, wait_for_status
 from tests.integration.kube import Kube
-from tests.integration.rayjobs import entrypoint_appending, rayjob, runs, sleeping
+from tests.integration.rayjobs import MANUAL_SUBMITTER, entrypoint_appending, rayjob, runs, sleeping
 from tests.integration.test_rayjob_modes import routed_to
 
 pytestmark = pytest.mark.usefixtures("pod_runner")
@@ -128,9 +128,7 @@ def _submitter_pid(kube: Kube) -> int | None:
 
 
 def test_deleted_submitter_job_before_submission_fails(kube: Kube, operator: OperatorProcess) -> None:
-    template = {
-        "spec": {"restartPolicy": "Never", "containers": [{"name": "manual", "image": "x", "command": ["/manual"]}]}
-    }
+    template = MANUAL_SUBMITTER
     kube.create("rayjobs", rayjob("lost-submitter", submitterPodTemplate=template))
     kube.wait_job("lost-submitter", "Running")
     kube.batch.delete_namespaced_job("lost-submitter", kube.ns, propagation_policy="Background")

@@ -12,7 +12,7 @@ from rayjob_devenv.podrunner import LocalPodRunner
 from rayjob_devenv.rayhead import RayHead
 from tests.integration.fixtures_ray import stop_job, wait_for_status
 from tests.integration.kube import Kube
-from tests.integration.rayjobs import rayjob, sleeping, stay_pending
+from tests.integration.rayjobs import MANUAL_SUBMITTER, end_manual_submitter, rayjob, sleeping, stay_pending
 
 pytestmark = pytest.mark.usefixtures("operator", "pod_runner")
 
@@ -97,9 +97,7 @@ def test_ready_cluster_moves_to_running_with_dashboard_url_and_submitter(kube: K
 
 def test_ray_succeeded_waits_for_the_submitter_then_completes(kube: Kube, ray_head: RayHead) -> None:
     """A submitter the runner does not execute: the test plays it (submits, then marks the pod done)."""
-    template = {
-        "spec": {"restartPolicy": "Never", "containers": [{"name": "manual", "image": "x", "command": ["/manual"]}]}
-    }
+    template = MANUAL_SUBMITTER
     kube.create("rayjobs", rayjob("waits", submitterPodTemplate=template))
     status = kube.wait_job("waits", "Running")["status"]
     from tests.integration.fixtures_ray import ray_call
@@ -108,32 +106,7 @@ def test_ray_succeeded_waits_for_the_submitter_then_completes(kube: Kube, ray_he
     assert answer.status == 200, answer
     wait_status(kube, "waits", "jobStatus", "SUCCEEDED", "jobStatus SUCCEEDED while the submitter runs")
     assert status_of(kube, "waits")["jobDeploymentStatus"] == "Running"  # logs are not fully tailed yet
-    pod = kube.wait(lambda: kube.pods("job-name=waits"), "the submitter pod")[0]
-    terminated = {
-        "exitCode": 0,
-        "reason": "Completed",
-        "startedAt": "2026-01-01T00:00:00Z",
-        "finishedAt": "2026-01-01T00:00:01Z",
-    }
-    kube.core.patch_namespaced_pod_status(
-        pod.metadata.name,
-        kube.ns,
-        {
-            "status": {
-                "phase": "Succeeded",
-                "containerStatuses": [
-                    {
-                        "name": "manual",
-                        "ready": False,
-                        "restartCount": 0,
-                        "image": "x",
-                        "imageID": "",
-                        "state": {"terminated": terminated},
-                    }
-                ],
-            }
-        },
-    )
+    end_manual_submitter(kube, "waits")
     assert kube.wait_job("waits", ("Complete", "Failed"))["status"]["jobDeploymentStatus"] == "Complete"
 
 
@@ -281,40 +254,13 @@ def test_managed_by_invalid_value_is_rejected(kube: Kube) -> None:
 
 
 def test_submitter_finished_while_ray_still_runs_fails_after_the_grace(kube: Kube, ray_head: RayHead) -> None:
-    template = {
-        "spec": {"restartPolicy": "Never", "containers": [{"name": "manual", "image": "x", "command": ["/manual"]}]}
-    }
+    template = MANUAL_SUBMITTER
     kube.create("rayjobs", rayjob("early-exit", submitterPodTemplate=template))
     status = kube.wait_job("early-exit", "Running")["status"]
     from tests.integration.fixtures_ray import ray_call
 
     ray_call(ray_head, "POST", "/api/jobs/", {"entrypoint": sleeping(120), "submission_id": status["jobId"]})
-    pod = kube.wait(lambda: kube.pods("job-name=early-exit"), "the submitter pod")[0]
-    terminated = {
-        "exitCode": 0,
-        "reason": "Completed",
-        "startedAt": "2026-01-01T00:00:00Z",
-        "finishedAt": "2026-01-01T00:00:01Z",
-    }
-    kube.core.patch_namespaced_pod_status(
-        pod.metadata.name,
-        kube.ns,
-        {
-            "status": {
-                "phase": "Succeeded",
-                "containerStatuses": [
-                    {
-                        "name": "manual",
-                        "ready": False,
-                        "restartCount": 0,
-                        "image": "x",
-                        "imageID": "",
-                        "state": {"terminated": terminated},
-                    }
-                ],
-            }
-        },
-    )
+    end_manual_submitter(kube, "early-exit")
     status = kube.wait_job("early-exit", ("Failed", "Complete"), timeout=60)["status"]
     assert status["reason"] == "JobDeploymentStatusTransitionGracePeriodExceeded"
     assert "The RayJob submitter finished at" in status["message"]

@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
+from rayjob_operator.model.controller_rules import parse_entrypoint_resources
 from rayjob_operator.model.rayjob import RayJob, RayJobSpec
-from rayjob_operator.model.validation import parse_entrypoint_resources
 from rayjob_submitter import contract
 
 

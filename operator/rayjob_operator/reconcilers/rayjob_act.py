@@ -70,18 +70,30 @@ class Actor:
         await self.ctx.store.patch(res.RAYJOBS, self.namespace, meta["name"], patch)
 
     async def _do_CreateCluster(self, action: a.CreateCluster) -> None:
-        name = action.manifest["metadata"]["name"]
+        await self._create_child(
+            res.RAYCLUSTERS,
+            action.manifest,
+            kind="RayCluster",
+            created=("CreatedRayCluster", "Created RayCluster"),
+            failed=("FailedToCreateRayCluster", "Failed to create RayCluster"),
+        )
+
+    async def _create_child(
+        self, resource: res.Resource, manifest: Body, *, kind: str, created: tuple[str, str], failed: tuple[str, str]
+    ) -> None:
+        """Create a child; one the API server refuses is remembered, and fails the attempt at the next decide."""
+        name = manifest["metadata"]["name"]
         try:
-            _, created = await self.ctx.store.create(res.RAYCLUSTERS, self.namespace, action.manifest)
+            _, new = await self.ctx.store.create(resource, self.namespace, manifest)
         except (errors.Invalid, errors.Forbidden) as exc:
             if errors.namespace_terminating(exc):
                 return
-            message = f"Failed to create RayCluster {self.namespace}/{name}: {exc.message}"
-            self._event("Warning", "FailedToCreateRayCluster", "Create", message)
-            self._remember_failure("RayCluster", message, permanent=True)
+            message = f"{failed[1]} {self.namespace}/{name}: {exc.message}"
+            self._event("Warning", failed[0], "Create", message)
+            self._remember_failure(kind, message, permanent=True)
             return
-        if created:
-            self._event("Normal", "CreatedRayCluster", "Create", f"Created RayCluster {self.namespace}/{name}")
+        if new:
+            self._event("Normal", created[0], "Create", f"{created[1]} {self.namespace}/{name}")
 
     async def _do_DeleteCluster(self, action: a.DeleteCluster) -> None:
         if not await self.ctx.store.delete(res.RAYCLUSTERS, self.namespace, action.name):
@@ -105,18 +117,13 @@ class Actor:
         )
 
     async def _do_CreateSubmitter(self, action: a.CreateSubmitter) -> None:
-        name = action.manifest["metadata"]["name"]
-        try:
-            _, created = await self.ctx.store.create(res.JOBS, self.namespace, action.manifest)
-        except (errors.Invalid, errors.Forbidden) as exc:
-            if errors.namespace_terminating(exc):
-                return
-            message = f"Failed to create new Kubernetes Job {self.namespace}/{name}: {exc.message}"
-            self._event("Warning", "FailedToCreateRayJobSubmitter", "Create", message)
-            self._remember_failure("Job", message, permanent=True)
-            return
-        if created:
-            self._event("Normal", "CreatedRayJobSubmitter", "Create", f"Created Kubernetes Job {self.namespace}/{name}")
+        await self._create_child(
+            res.JOBS,
+            action.manifest,
+            kind="Job",
+            created=("CreatedRayJobSubmitter", "Created Kubernetes Job"),
+            failed=("FailedToCreateRayJobSubmitter", "Failed to create new Kubernetes Job"),
+        )
 
     async def _do_DeleteSubmitter(self, action: a.DeleteSubmitter) -> None:
         if not await self.ctx.store.delete(res.JOBS, self.namespace, action.name):

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from rayjob_operator.builders import rayjob as job_builders
 from rayjob_operator.builders import submission
-from rayjob_operator.model.enums import JobDeploymentStatus, JobFailedReason, JobStatus, SubmissionMode
+from rayjob_operator.model.enums import JobFailedReason, JobStatus, SubmissionMode
 from rayjob_operator.model.rayjob import RayJobStatus, RayJobStatusInfo
 from rayjob_operator.state.rayjob.actions import EnsureJobService, SubmitJob
 from rayjob_operator.state.rayjob.observation import JobObservation, RayResult
@@ -21,7 +21,6 @@ from rayjob_operator.state.rayjob.outcome import (
     Decision,
     complete,
     current,
-    deadline_failure,
     earliest,
     fail,
     mode,
@@ -29,7 +28,7 @@ from rayjob_operator.state.rayjob.outcome import (
     refusal,
     seconds_until,
 )
-from rayjob_operator.state.rayjob.teardown import start_teardown
+from rayjob_operator.state.rayjob.teardown import interrupted
 
 
 def running(obs: JobObservation) -> Decision:
@@ -52,11 +51,9 @@ def _job_service(obs: JobObservation) -> EnsureJobService | None:
 
 def _running(obs: JobObservation) -> Decision:
     status = current(obs)
-    if obs.job.spec.suspend:
-        return start_teardown(obs, status, JobDeploymentStatus.SUSPENDING)
-    failed = deadline_failure(obs, status, before_running=False) or refusal(obs, status)
-    if failed is not None:
-        return failed
+    ended = interrupted(obs, status, before_running=False) or refusal(obs, status)
+    if ended is not None:
+        return ended
     status = _with_observations(obs, status)
     lost_cluster = _cluster_lost(obs, status)
     if lost_cluster is not None:

@@ -13,7 +13,6 @@ from rayjob_operator.state.rayjob.observation import ClusterView, JobObservation
 from rayjob_operator.state.rayjob.outcome import (
     Decision,
     current,
-    deadline_failure,
     earliest,
     fail,
     mode,
@@ -21,7 +20,7 @@ from rayjob_operator.state.rayjob.outcome import (
     refusal,
     seconds_until,
 )
-from rayjob_operator.state.rayjob.teardown import start_teardown
+from rayjob_operator.state.rayjob.teardown import interrupted
 
 
 def new(obs: JobObservation) -> Decision:
@@ -57,14 +56,9 @@ def new(obs: JobObservation) -> Decision:
 
 def initializing(obs: JobObservation) -> Decision:
     status = current(obs)
-    if obs.job.spec.suspend:
-        return start_teardown(obs, status, JobDeploymentStatus.SUSPENDING)
-    failed = deadline_failure(obs, status, before_running=True)
-    if failed is not None:
-        return failed
-    refused = refusal(obs, status)
-    if refused is not None:
-        return refused
+    ended = interrupted(obs, status, before_running=True) or refusal(obs, status)
+    if ended is not None:
+        return ended
     cluster = obs.cluster
     if cluster is None or cluster.deleting:
         return _ensure_cluster(obs, status)
@@ -134,11 +128,9 @@ def _wait_for_cluster(obs: JobObservation, status: RayJobStatus, cluster: Cluste
 def waiting(obs: JobObservation) -> Decision:
     """InteractiveMode: the cluster is ready; wait until the user sets spec.jobId."""
     status = current(obs)
-    if obs.job.spec.suspend:
-        return start_teardown(obs, status, JobDeploymentStatus.SUSPENDING)
-    failed = deadline_failure(obs, status, before_running=True)
-    if failed is not None:
-        return failed
+    ended = interrupted(obs, status, before_running=True)
+    if ended is not None:
+        return ended
     if not obs.job.spec.job_id:
         return Decision(status, requeue_after=next_deadline(obs, status, before_running=True))
     running = status.model_copy(

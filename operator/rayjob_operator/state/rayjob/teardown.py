@@ -9,13 +9,20 @@ from rayjob_operator.model.enums import JobDeploymentStatus
 from rayjob_operator.model.rayjob import RayJobStatus
 from rayjob_operator.state.rayjob.actions import Action, DeleteCluster, DeleteSubmitter, StopJob
 from rayjob_operator.state.rayjob.observation import JobObservation
-from rayjob_operator.state.rayjob.outcome import Decision, current, ray_job_active, reset
+from rayjob_operator.state.rayjob.outcome import Decision, current, deadline_failure, ray_job_active, reset
 
 AFTER = {
     JobDeploymentStatus.SUSPENDING: JobDeploymentStatus.SUSPENDED,
     JobDeploymentStatus.RETRYING: JobDeploymentStatus.NEW,
 }
 POLL_WHILE_DELETING = 1.0
+
+
+def interrupted(obs: JobObservation, status: RayJobStatus, *, before_running: bool) -> Decision | None:
+    """What ends an active attempt whatever else goes on: suspend (Kueue), then the deadlines."""
+    if obs.job.spec.suspend:
+        return start_teardown(obs, status, JobDeploymentStatus.SUSPENDING)
+    return deadline_failure(obs, status, before_running=before_running)
 
 
 def start_teardown(obs: JobObservation, status: RayJobStatus, state: JobDeploymentStatus) -> Decision:
