@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from rayjob_operator.builders.options import PodOptions
 from rayjob_operator.config import OperatorConfig
+from rayjob_operator.dashboard.client import DashboardClient
 from rayjob_operator.k8s.events import EventRecorder
+from rayjob_operator.metrics import Metrics
+from rayjob_operator.runtime.poller import JobPoller
 from rayjob_operator.runtime.store import Store
 from rayjob_operator.runtime.workqueue import WorkQueue
 
@@ -21,6 +23,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+@dataclasses.dataclass(frozen=True)
+class AttemptFailure:
+    """What a reconcile could not do for one attempt (a refused child, a failed submission)."""
+
+    attempt: tuple[str | None, str | None]
+    """(rayClusterName, jobId) of the attempt; a later attempt ignores it."""
+    kind: str
+    """"RayCluster" or "Job" (a refused child), or "submit"."""
+    message: str
+    permanent: bool
+
+
 @dataclasses.dataclass
 class Context:
     store: Store
@@ -29,8 +43,13 @@ class Context:
     job_events: EventRecorder
     cluster_queue: WorkQueue[Key]
     job_queue: WorkQueue[Key]
+    dashboard: DashboardClient
+    poller: JobPoller
+    metrics: Metrics
     clock: Callable[[], datetime] = utc_now
-    extras: dict[str, Any] = dataclasses.field(default_factory=dict)
+    failures: dict[Key, AttemptFailure] = dataclasses.field(default_factory=dict)
+    tokens: dict[Key, str | None] = dataclasses.field(default_factory=dict)
+    """Ray auth token per (namespace, RayCluster); None for a cluster without token auth."""
 
     @property
     def pod_options(self) -> PodOptions:

@@ -21,7 +21,7 @@ from rayjob_operator.k8s.client import KubeClient
 from rayjob_operator.k8s.events import EventRecorder
 from rayjob_operator.k8s.resources import Resource
 from rayjob_operator.metrics import Metrics
-from rayjob_operator.reconcilers.context import Context, Key
+from rayjob_operator.reconcilers.context import Context, Key, utc_now
 from rayjob_operator.reconcilers.raycluster import reconcile_raycluster
 from rayjob_operator.reconcilers.rayjob import reconcile_rayjob
 from rayjob_operator.runtime.cache import object_key
@@ -45,15 +45,8 @@ class Controller:
         self.client = client
         self.store = Store(client, scope)
         instance = socket.gethostname()
-        self.ctx = Context(
-            store=self.store,
-            config=config,
-            cluster_events=EventRecorder(client, controller=constants.RAYCLUSTER_CONTROLLER_NAME, instance=instance),
-            job_events=EventRecorder(client, controller=constants.RAYJOB_CONTROLLER_NAME, instance=instance),
-            cluster_queue=WorkQueue("raycluster"),
-            job_queue=WorkQueue("rayjob"),
-        )
-        self.store.listeners.append(self._on_change)
+        cluster_queue: WorkQueue[Key] = WorkQueue("raycluster")
+        job_queue: WorkQueue[Key] = WorkQueue("rayjob")
         self.metrics = Metrics()
         self.metrics.watch_cache(self.store.cache(res.RAYJOBS).all)
         self.dashboard = DashboardClient(
@@ -63,11 +56,22 @@ class Controller:
             self.dashboard,
             interval=config.poll_interval_seconds,
             concurrency=config.poll_concurrency,
-            clock=self.ctx.clock,
-            on_change=self.ctx.job_queue.add,  # type: ignore[arg-type]
+            clock=utc_now,
+            on_change=job_queue.add,  # type: ignore[arg-type]
             on_result=lambda result: self.metrics.polls.labels(result).inc(),
         )
-        self.ctx.extras.update(dashboard=self.dashboard, poller=self.poller, metrics=self.metrics)
+        self.ctx = Context(
+            store=self.store,
+            config=config,
+            cluster_events=EventRecorder(client, controller=constants.RAYCLUSTER_CONTROLLER_NAME, instance=instance),
+            job_events=EventRecorder(client, controller=constants.RAYJOB_CONTROLLER_NAME, instance=instance),
+            cluster_queue=cluster_queue,
+            job_queue=job_queue,
+            dashboard=self.dashboard,
+            poller=self.poller,
+            metrics=self.metrics,
+        )
+        self.store.listeners.append(self._on_change)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:

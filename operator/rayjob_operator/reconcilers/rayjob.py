@@ -27,11 +27,11 @@ TERMINAL_JOB_STATUSES = frozenset(s.value for s in JobStatus if s.is_terminal)
 
 async def reconcile_rayjob(key: Key, ctx: Context) -> float | None:
     body = ctx.store.get(res.RAYJOBS, *key)
-    poller = ctx.extras["poller"]
+    poller = ctx.poller
     if body is None:
         poller.untrack(key)
-        ctx.extras.setdefault("failures", {}).pop(key, None)
-        ctx.extras["metrics"].forget_job(*key)
+        ctx.failures.pop(key, None)
+        ctx.metrics.forget_job(*key)
         return None
     if (body.get("spec") or {}).get("managedBy") not in (None, constants.MANAGER_KUBERAY):
         poller.untrack(key)
@@ -86,7 +86,7 @@ ATTEMPT_ENDS = (JobDeploymentStatus.COMPLETE, JobDeploymentStatus.FAILED, JobDep
 
 
 def _record_transition(job: RayJob, old: RayJobStatus, new: RayJobStatus, ctx: Context) -> None:
-    metrics = ctx.extras["metrics"]
+    metrics = ctx.metrics
     before = (old.job_deployment_status or JobDeploymentStatus.NEW).value or "New"
     after = (new.job_deployment_status or JobDeploymentStatus.NEW).value or "New"
     metrics.transitions.labels(before, after).inc()
@@ -100,7 +100,7 @@ def _record_transition(job: RayJob, old: RayJobStatus, new: RayJobStatus, ctx: C
 
 async def _track(key: Key, job: RayJob, status: RayJobStatus, ctx: Context) -> None:
     """Poll the dashboard while Running; otherwise stop polling."""
-    poller = ctx.extras["poller"]
+    poller = ctx.poller
     if status.job_deployment_status not in TRACKED_STATES:
         poller.untrack(key)
         return

@@ -20,7 +20,7 @@ from rayjob_operator.k8s import resources as res
 from rayjob_operator.model.enums import AuthMode
 from rayjob_operator.model.raycluster import RayCluster
 from rayjob_operator.model.rayjob import RayJob, RayJobStatus
-from rayjob_operator.reconcilers.context import Context, Key
+from rayjob_operator.reconcilers.context import AttemptFailure, Context, Key
 from rayjob_operator.state.rayjob import actions as a
 
 logger = logging.getLogger(__name__)
@@ -56,10 +56,10 @@ class Actor:
         self.ctx.job_events.emit(self.body, type=type_, reason=reason, action=action, note=note)  # type: ignore[arg-type]
 
     def _remember_failure(self, kind: str, message: str, *, permanent: bool) -> None:
-        self.ctx.extras.setdefault("failures", {})[self.key] = (self.attempt, kind, message, permanent)
+        self.ctx.failures[self.key] = AttemptFailure(self.attempt, kind, message, permanent)
 
     def _forget_failure(self) -> None:
-        self.ctx.extras.setdefault("failures", {}).pop(self.key, None)
+        self.ctx.failures.pop(self.key, None)
 
     # --- Kubernetes objects -----------------------------------------------------------------------------
 
@@ -154,7 +154,7 @@ class Actor:
     # --- the Ray dashboard --------------------------------------------------------------------------------
 
     async def _do_SubmitJob(self, action: a.SubmitJob) -> None:
-        client = self.ctx.extras["dashboard"]
+        client = self.ctx.dashboard
         token = await dashboard_token(self.ctx, self.job)
         try:
             outcome = await client.submit(action.address, SubmitRequest(**action.request), token=token)
@@ -165,13 +165,13 @@ class Actor:
         else:
             logger.info("RayJob %s/%s: job %s %s", *self.key, action.request["submission_id"], outcome.value)
             self._forget_failure()
-            self.ctx.extras["poller"].poke(self.key)
+            self.ctx.poller.poke(self.key)
 
     async def _do_StopJob(self, action: a.StopJob) -> None:
         await stop_job(self.ctx, self.job, action.address, action.job_id)
 
     async def _do_SaveLogs(self, action: a.SaveLogs) -> None:
-        client = self.ctx.extras["dashboard"]
+        client = self.ctx.dashboard
         try:
             text = await client.get_logs(action.address, action.job_id, token=await dashboard_token(self.ctx, self.job))
         except dash_errors.DashboardError as exc:
@@ -191,7 +191,7 @@ class Actor:
 
 async def stop_job(ctx: Context, job: RayJob, address: str, job_id: str) -> None:
     """Best effort and bounded: a dead dashboard never holds anything up."""
-    client = ctx.extras["dashboard"]
+    client = ctx.dashboard
     try:
         token = await dashboard_token(ctx, job)
         await asyncio.wait_for(client.stop(address, job_id, token=token), timeout=ctx.config.finalizer_timeout_seconds)
@@ -201,20 +201,25 @@ async def stop_job(ctx: Context, job: RayJob, address: str, job_id: str) -> None
 
 
 async def dashboard_token(ctx: Context, job: RayJob) -> str | None:
-    """The cluster's Ray auth token (from its Secret) when token authentication is on, else None."""
-    status = job.status or RayJobStatus()
-    name = status.ray_cluster_name
+    """The cluster's Ray auth token (from its Secret) when token authentication is on, else None.
+
+    Both answers are remembered per (namespace, cluster), so a running job's reconciles neither parse
+    its RayCluster again nor read the Secret again.
+    """
+    name = (job.status or RayJobStatus()).ray_cluster_name
     if not name:
         return None
-    tokens: dict[str, str | None] = ctx.extras.setdefault("tokens", {})
-    if name in tokens:
-        return tokens[name]
-    cluster_body = ctx.store.get(res.RAYCLUSTERS, job.metadata.namespace or "", name)
+    namespace = job.metadata.namespace or ""
+    if (namespace, name) in ctx.tokens:
+        return ctx.tokens[(namespace, name)]
+    cluster_body = ctx.store.get(res.RAYCLUSTERS, namespace, name)
     spec = RayCluster.model_validate(cluster_body).spec if cluster_body else job.spec.ray_cluster_spec
     auth = spec.auth_options if spec else None
-    if auth is None or auth.mode != AuthMode.TOKEN:
-        return None
-    secret = await ctx.store.client.get(res.SECRETS, job.metadata.namespace, auth.secret_name or name)
-    raw = (secret.get("data") or {}).get("auth_token")
-    tokens[name] = base64.b64decode(raw).decode() if raw else None
-    return tokens[name]
+    token = None
+    if auth is not None and auth.mode == AuthMode.TOKEN:
+        secret = await ctx.store.client.get(res.SECRETS, namespace, auth.secret_name or name)
+        raw = (secret.get("data") or {}).get("auth_token")
+        token = base64.b64decode(raw).decode() if raw else None
+    if cluster_body is not None:  # not decided from the RayJob's template alone: the cluster may differ
+        ctx.tokens[(namespace, name)] = token
+    return token

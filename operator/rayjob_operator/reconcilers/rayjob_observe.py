@@ -73,10 +73,9 @@ def observe(key: Key, job: RayJob, body: Body, invalid: InvalidSpec | None, ctx:
     cluster = _cluster_view(job, cluster_body, ctx) if cluster_body else None
     mode = job.spec.submission_mode if isinstance(job.spec.submission_mode, SubmissionMode) else None
     target = poll_target(job, ctx)
-    failures = ctx.extras.setdefault("failures", {})
-    attempt = (status.ray_cluster_name, status.job_id)
-    failure = failures.get(key)
-    failure = failure if failure is not None and failure[0] == attempt else None
+    failure = ctx.failures.get(key)
+    if failure is not None and failure.attempt != (status.ray_cluster_name, status.job_id):
+        failure = None  # a failure of an earlier attempt
     return JobObservation(
         job=job,
         body=body,
@@ -86,12 +85,12 @@ def observe(key: Key, job: RayJob, body: Body, invalid: InvalidSpec | None, ctx:
         cluster=cluster,
         submitter=_submitter_view(job, ctx) if mode == SubmissionMode.K8S_JOB else None,
         sidecar=_sidecar_view(cluster_body, ctx) if mode == SubmissionMode.SIDECAR and cluster_body else None,
-        ray=ctx.extras["poller"].latest(key, target) if target is not None else None,
+        ray=ctx.poller.latest(key, target) if target is not None else None,
         random_suffix=random_suffix(),
         job_service_cluster=_job_service_cluster(job, ctx),
-        submit_error=failure[2] if failure and failure[1] == "submit" else None,
-        submit_error_permanent=bool(failure and failure[1] == "submit" and failure[3]),
-        create_error=(failure[1], failure[2]) if failure and failure[1] in ("Job", "RayCluster") else None,
+        submit_error=failure.message if failure and failure.kind == "submit" else None,
+        submit_error_permanent=bool(failure and failure.kind == "submit" and failure.permanent),
+        create_error=(failure.kind, failure.message) if failure and failure.kind != "submit" else None,
         timeouts=timeouts(ctx),
         submitter_image=ctx.config.submitter_image,
         options=ctx.pod_options,
@@ -109,8 +108,8 @@ def poll_target(job: RayJob, ctx: Context) -> Target | None:
     status = job.status or RayJobStatus()
     if not (status.dashboard_url and status.job_id):
         return None
-    tokens: dict[str, str | None] = ctx.extras.setdefault("tokens", {})
-    return Target(status.dashboard_url, status.job_id, tokens.get(status.ray_cluster_name or ""))
+    token = ctx.tokens.get((job.metadata.namespace or "", status.ray_cluster_name or ""))
+    return Target(status.dashboard_url, status.job_id, token)
 
 
 def _owned_by(body: Body, uid: str | None) -> bool:

@@ -24,15 +24,6 @@ logger = logging.getLogger(__name__)
 CREATED_BY_SELECTOR = f"{constants.LABEL_APP_CREATED_BY}={constants.CREATED_BY_VALUE}"
 
 
-def _label_index(label: str) -> Indexer:
-    def index(body: Body) -> list[str]:
-        meta = body.get("metadata") or {}
-        value = (meta.get("labels") or {}).get(label)
-        return [f"{meta.get('namespace')}/{value}"] if value is not None else []
-
-    return index
-
-
 def _owner_index(body: Body) -> list[str]:
     meta = body.get("metadata") or {}
     return [f"{meta.get('namespace')}/{ref.get('uid')}" for ref in meta.get("ownerReferences") or []]
@@ -50,7 +41,7 @@ class Watched:
 WATCHED = (
     Watched(res.RAYJOBS, None, {}),
     Watched(res.RAYCLUSTERS, None, {"owner": _owner_index}),
-    Watched(res.PODS, CREATED_BY_SELECTOR, {"cluster": _label_index(constants.LABEL_CLUSTER), "owner": _owner_index}),
+    Watched(res.PODS, CREATED_BY_SELECTOR, {"owner": _owner_index}),
     Watched(res.SERVICES, CREATED_BY_SELECTOR, {"owner": _owner_index}),
     Watched(res.JOBS, CREATED_BY_SELECTOR, {"owner": _owner_index}),
 )
