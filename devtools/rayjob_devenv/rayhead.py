@@ -61,6 +61,7 @@ SCRUBBED_ENV = (
     "RAY_AUTH_TOKEN",
     "RAY_AUTH_TOKEN_PATH",
 )
+LOOPBACK = "127.0.0.1"
 PR_SET_PDEATHSIG = 1
 REAP_WAIT = 10.0
 
@@ -206,7 +207,8 @@ class RayHead:
             f"--object-store-memory={100 * 1024 * 1024}",
             f"--temp-dir={self.temp_dir}",
             "--include-dashboard=true",
-            "--dashboard-host=127.0.0.1",
+            f"--node-ip-address={LOOPBACK}",
+            f"--dashboard-host={LOOPBACK}",
             "--disable-usage-stats",
             "--log-style=record",
             "--log-color=false",
@@ -220,6 +222,9 @@ class RayHead:
                 MARKER_ENV: self.marker,
                 "PATH": f"{ray_bin}{os.pathsep}{environment.get('PATH', '')}",
                 "RAY_USAGE_STATS_ENABLED": "0",
+                # Ray swaps a loopback node address for the primary interface's unless it runs "local only":
+                # with this, GCS, raylet, agents and workers bind to 127.0.0.1 as well as the dashboard.
+                "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
                 "RAY_AUTH_MODE": "token" if self.token else "disabled",
                 "PYTHONUNBUFFERED": "1",
             }
@@ -316,12 +321,51 @@ class RayHead:
             if time.monotonic() >= deadline:
                 raise RayHeadError(f"Ray head processes survived SIGKILL for {timeout:g}s: {self.processes()}")
 
+    def listening_addresses(self) -> set[str]:
+        """The local addresses (``ip:port``) on which the head's processes listen (TCP) or are bound (UDP)."""
+        inodes = _socket_inodes(self.processes())
+        return {address for address, inode in _bound_sockets() if inode in inodes}
+
     def processes(self) -> list[int]:
         """PIDs of live processes of this head: its marker in their environment or its temp dir in argv."""
         needles = [f"{MARKER_ENV}={self.marker}".encode()]
         if self.temp_dir is not None:
             needles.append(str(self.temp_dir).encode())
         return [pid for pid in _live_pids() if _matches(pid, needles)]
+
+
+def _socket_inodes(pids: list[int]) -> set[str]:
+    inodes = set()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in os.scandir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd.path)
+                    if target.startswith("socket:["):
+                        inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
+def _bound_sockets() -> Iterator[tuple[str, str]]:
+    """(address, inode) of every listening TCP socket and bound UDP socket of the machine (IPv4 and IPv6)."""
+    tables = (("tcp", True), ("tcp6", True), ("udp", False), ("udp6", False))
+    for table, tcp in tables:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+                fields = line.split()
+                listening = fields[3] == "0A"  # TCP_LISTEN; UDP sockets have no listen state
+                if listening or not tcp:
+                    yield _decode_address(fields[1]), fields[9]
+
+
+def _decode_address(hex_address: str) -> str:
+    host, port = hex_address.split(":")
+    raw = bytes.fromhex(host)
+    if len(raw) == 4:
+        ip = socket.inet_ntop(socket.AF_INET, raw[::-1])
+    else:  # four little-endian 32-bit words
+        ip = socket.inet_ntop(socket.AF_INET6, b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4)))
+    return f"{ip}:{int(port, 16)}"
 
 
 def _wait_reaped(pids: set[int], seconds: float) -> None:
