@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Copies the CRDs (crds/, generated from the models by `python -m rayjob_operator.model.crdgen crds/`)
 # into the chart (charts/rayjob-operator/crds/). The chart's copy is never edited by hand:
-# tests/unit/test_chart.py fails when the two differ and names this script.
+# tests/tools/test_chart.py fails when the two differ and names this script.
 #
 #   scripts/sync-chart-crds.sh           copy
 #   scripts/sync-chart-crds.sh --check   exit 1 (and list the differences) if the copy is stale

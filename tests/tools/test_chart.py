@@ -329,7 +329,7 @@ def test_sync_script_check_mode_agrees() -> None:
         [str(ROOT / "scripts" / "sync-chart-crds.sh"), "--check"],
         capture_output=True,
         text=True,
-        timeout=10,
+        timeout=120,
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
