@@ -47,6 +47,9 @@ class OperatorConfig:
     """A submitter Job whose pod never starts (unschedulable, image errors) fails the RayJob after this long."""
     head_lost_grace_seconds: float = 60.0
     """A head pod that is gone (or the Ray job that vanished from a restarted head) fails the RayJob after this."""
+    teardown_pod_timeout_seconds: float = 300.0
+    """A suspend or retry waits until the attempt's pods are gone from the API (Kueue frees quota on Suspended);
+    pods still terminating after this long are reported and no longer waited for."""
     finalizer_timeout_seconds: float = 10.0
     """Bound of the work done when a RayJob is deleted (stopping its Ray job); deletion never waits longer."""
     delete_rayjob_after_finish: bool = dataclasses.field(

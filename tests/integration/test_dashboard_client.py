@@ -175,7 +175,6 @@ async def test_silent_server_times_out(submission_id: str) -> None:
     with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts (backlog), never answers
         address = f"127.0.0.1:{silent.getsockname()[1]}"
         async with DashboardClient(timeout=0.5) as client:
-            started = time.monotonic()
             with pytest.raises(errors.DashboardUnreachable, match="timed out"):
-                await client.get_job_info(address, submission_id)
-    assert time.monotonic() - started < 5
+                # the silent server would hold the request forever: ending at all is the client's timeout
+                await asyncio.wait_for(client.get_job_info(address, submission_id), timeout=60)

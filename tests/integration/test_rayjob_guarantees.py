@@ -7,7 +7,6 @@ import contextlib
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -214,16 +213,17 @@ def test_validation_failure_mid_flight_cleans_up(kube: Kube, operator: OperatorP
 # --- cleanup never hangs --------------------------------------------------------------------------------------------
 
 
-def test_rayjob_with_a_dead_dashboard_is_deleted_within_seconds(
-    kube: Kube, operator: OperatorProcess, dashboard_proxy: ForwardProxy
+def test_rayjob_with_a_hung_dashboard_is_deleted_after_a_bounded_stop_attempt(
+    own_operator: Any, dashboard_proxy: ForwardProxy
 ) -> None:
+    """The stop request never gets an answer and may wait 600 s for one; the finalizer goes after 3 s anyway."""
+    operator, kube = own_operator(dashboard_timeout_seconds="600", finalizer_timeout_seconds="3")
     kube.create("rayjobs", rayjob("doomed", sleeping(120), submissionMode="HTTPMode"))
-    kube.wait(lambda: status_of(kube, "doomed").get("jobStatus") == "RUNNING", "RUNNING")
+    job_id = kube.wait(lambda: (s := status_of(kube, "doomed")).get("jobStatus") == "RUNNING" and s["jobId"], "RUNNING")
     with black_hole() as hole, routed_to(dashboard_proxy, "doomed", kube.ns, hole):
-        started = time.monotonic()
         kube.delete("rayjobs", "doomed")
-        kube.wait_gone("rayjobs", "doomed", timeout=20)
-        assert time.monotonic() - started < 10  # bounded stop attempt (3 s in tests), then the finalizer goes
+        kube.wait_gone("rayjobs", "doomed", timeout=120)  # far less than the 600 s a waiting stop would take
+    assert f"Could not stop Ray job {job_id}" in operator.log_text()
 
 
 def test_namespace_with_running_jobs_is_deleted(kube: Kube, operator: OperatorProcess, control_plane: Any) -> None:
@@ -259,25 +259,32 @@ def test_kubectl_wait_for_failed(kube: Kube, operator: OperatorProcess, control_
     assert result.returncode == 0, result.stderr
 
 
-def test_ray_job_end_is_reflected_within_seconds(kube: Kube, operator: OperatorProcess, ray_head: RayHead) -> None:
+def test_ray_job_times_are_copied_and_end_time_follows_them(
+    kube: Kube, operator: OperatorProcess, ray_head: RayHead
+) -> None:
+    """How soon the end shows is a figure of the benchmark (status lag); here: the times are Ray's, in order."""
     kube.create("rayjobs", rayjob("prompt", sleeping(2), submissionMode="HTTPMode"))
     status = kube.wait_job("prompt", ("Complete", "Failed"))["status"]
-    ended = get_job(ray_head, status["jobId"])["end_time"] / 1000
-    written = datetime.strptime(status["endTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
-    assert written - ended < 3.0  # polled every 0.5 s here; endTime has second precision
+    ray_job = get_job(ray_head, status["jobId"])
+
+    def seconds(text: str) -> int:
+        return int(datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp())
+
+    assert seconds(status["rayJobInfo"]["startTime"]) == ray_job["start_time"] // 1000
+    assert seconds(status["rayJobInfo"]["endTime"]) == ray_job["end_time"] // 1000
+    assert seconds(status["startTime"]) <= ray_job["start_time"] // 1000
+    assert seconds(status["endTime"]) >= ray_job["end_time"] // 1000
 
 
-def test_a_hung_dashboard_does_not_delay_other_jobs(
-    kube: Kube, operator: OperatorProcess, dashboard_proxy: ForwardProxy
-) -> None:
+def test_a_hung_dashboard_does_not_delay_other_jobs(own_operator: Any, dashboard_proxy: ForwardProxy) -> None:
+    """Each request to the hung dashboard may wait 600 s for an answer; another job finishes meanwhile."""
+    _, kube = own_operator(dashboard_timeout_seconds="600")
     with black_hole() as hole, routed_to(dashboard_proxy, "stuck", kube.ns, hole):
         kube.create("rayjobs", rayjob("stuck", submissionMode="HTTPMode"))
         kube.wait(lambda: status_of(kube, "stuck").get("jobDeploymentStatus") == "Running", "the stuck job to run")
-        started = time.monotonic()
         kube.create("rayjobs", rayjob("unaffected", submissionMode="HTTPMode"))
-        status = kube.wait_job("unaffected", ("Complete", "Failed"), timeout=30)["status"]
+        status = kube.wait_job("unaffected", ("Complete", "Failed"), timeout=120)["status"]
         assert status["jobStatus"] == "SUCCEEDED"
-        assert time.monotonic() - started < 15
         assert status_of(kube, "stuck")["jobDeploymentStatus"] == "Running"
 
 

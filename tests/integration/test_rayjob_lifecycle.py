@@ -118,6 +118,8 @@ def test_shutdown_deletes_the_cluster_and_keeps_the_submitter(kube: Kube) -> Non
     kube.wait_gone("rayclusters", status["rayClusterName"])
     assert [j.metadata.name for j in kube.jobs()] == ["shutdown"]
     kube.patch("rayjobs", "shutdown", {"spec": {"suspend": True}})  # suspending a finished job changes nothing
+    kube.create("rayjobs", rayjob("after-shutdown", "echo marker"))  # proof that the operator had time to act
+    kube.wait_job("after-shutdown", ("Complete", "Failed"))
     assert status_of(kube, "shutdown")["jobDeploymentStatus"] == "Complete"
 
 

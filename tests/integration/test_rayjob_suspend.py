@@ -68,11 +68,15 @@ def test_suspend_is_atomic_once_started(kube: Kube) -> None:
     kube.patch("rayclusters", cluster, {"metadata": {"finalizers": ["test.example/block"]}})
     kube.patch("rayjobs", "atomic", {"spec": {"suspend": True}})
     kube.wait_job("atomic", "Suspending")
-    kube.patch("rayjobs", "atomic", {"spec": {"suspend": False}})
-    kube.patch("rayjobs", "atomic", {"spec": {"suspend": True}})
+    kube.patch("rayjobs", "atomic", {"spec": {"suspend": False}})  # withdrawn while the teardown is blocked
+    kube.create("rayjobs", rayjob("marker3", "echo marker"))  # proof that the operator had time to act on it
+    kube.wait_job("marker3", ("Complete", "Failed"))
     assert status_of(kube, "atomic")["jobDeploymentStatus"] == "Suspending"
+    assert kube.get("rayclusters", cluster) is not None  # not re-created, not resumed: still going away
+    kube.patch("rayjobs", "atomic", {"spec": {"suspend": True}})
     kube.patch("rayclusters", cluster, {"metadata": {"finalizers": []}})
     kube.wait_job("atomic", "Suspended")
+    assert kube.pods(f"ray.io/cluster={cluster}") == []  # Suspended only once every pod is gone
 
 
 def test_suspended_job_stays_suspended_without_work(kube: Kube) -> None:

@@ -169,9 +169,9 @@ def test_argv_words_are_joined_with_single_spaces(ray_head: RayHead, submission_
 
 
 def test_infeasible_resources_stay_pending_then_fail_with_the_start_timeout(
-    ray_head: RayHead, submission_id: str
+    quick_start_timeout_head: RayHead, submission_id: str
 ) -> None:
-    env = submitter_env(ray_head.address, submission_id)
+    env = submitter_env(quick_start_timeout_head.address, submission_id)
     result = run_submitter(env, ["--entrypoint-num-cpus", "64.000000", "--", "echo never"])
 
     assert result.returncode == ExitCode.JOB_FAILED, result

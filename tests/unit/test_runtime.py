@@ -173,3 +173,49 @@ def test_config_reads_prefixed_and_kuberay_names() -> None:
 def test_config_errors_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigurationError, match=name):
         OperatorConfig.from_env({name: value})
+
+
+async def test_urgent_keys_go_first_and_run_once() -> None:
+    queue: WorkQueue[str] = WorkQueue("t")
+    calls: list[str] = []
+
+    async def handler(key: str) -> None:
+        calls.append(key)
+
+    for key in ("a", "b", "c"):
+        queue.add(key)
+    queue.add("c", urgent=True)  # c was waiting at the back: it moves ahead, and runs only once
+    queue.add("d", urgent=True)
+    assert len(queue) == 4
+    runner = asyncio.create_task(queue.run(handler, workers=1))
+    try:
+        async with asyncio.timeout(2):
+            while len(calls) < 4:
+                await asyncio.sleep(0.005)
+        await asyncio.sleep(0.02)  # a second run of c would show here
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+    assert calls == ["c", "d", "a", "b"]
+
+
+async def test_urgent_add_while_processing_runs_the_key_next() -> None:
+    queue: WorkQueue[str] = WorkQueue("t")
+    calls: list[str] = []
+
+    async def handler(key: str) -> None:
+        calls.append(key)
+        if len(calls) == 1:
+            queue.add("b")
+            queue.add("a", urgent=True)  # arrives while a is being processed
+
+    queue.add("a")
+    runner = asyncio.create_task(queue.run(handler, workers=1))
+    try:
+        async with asyncio.timeout(2):
+            while len(calls) < 3:
+                await asyncio.sleep(0.005)
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+    assert calls == ["a", "a", "b"]

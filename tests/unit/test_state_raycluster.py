@@ -187,6 +187,14 @@ def test_suspended_state_once_pods_are_gone() -> None:
     assert compute_status(observe(cluster(suspend=True), [])).state == ClusterState.SUSPENDED
 
 
+def test_a_terminating_pod_keeps_the_cluster_from_being_suspended() -> None:
+    """Kueue frees the quota on "suspended": a pod that still terminates is still there."""
+    status = compute_status(observe(cluster(suspend=True), [pod("w0", "worker", index=0, deleting=True)]))
+    assert status.state is None
+    conditions = {c.type: c.status for c in status.conditions or []}
+    assert (conditions["RayClusterSuspended"], conditions["RayClusterSuspending"]) == ("False", "True")
+
+
 def test_unchanged_observation_gives_an_equal_status() -> None:
     pods = [pod("h", "head"), pod("w0", "worker", index=0), pod("w1", "worker", index=1)]
     first = compute_status(observe(cluster(), pods))

@@ -9,7 +9,7 @@ import pytest
 
 from rayjob_operator.model.enums import JobDeploymentStatus, JobStatus
 from rayjob_operator.state.rayjob.observation import Timeouts
-from tests.unit.jobstate import NOW, job, kinds, ready_cluster, run, running_status, submitter
+from tests.unit.jobstate import NOW, events, job, kinds, ready_cluster, run, running_status, submitter
 
 S = JobDeploymentStatus
 
@@ -39,6 +39,21 @@ def test_teardown_deletes_then_resets(state: str, after: JobDeploymentStatus) ->
         JobStatus.NEW,
     )
     assert status.failed == 1  # counters survive
+
+
+@pytest.mark.parametrize(("state", "after"), [("Suspending", S.SUSPENDED), ("Retrying", S.NEW)])
+def test_teardown_waits_for_the_pods_to_be_gone(state: str, after: JobDeploymentStatus) -> None:
+    """The cluster object is gone, its pods still terminate: not Suspended yet (Kueue would free the quota)."""
+    spec = {"suspend": True, "shutdownAfterJobFinishes": True} if state == "Suspending" else {"backoffLimit": 2}
+    terminating = {"pods_left": ("demo-abcde-head-x",), "pods_terminating_since": NOW - timedelta(seconds=10)}
+    waiting = run(job(teardown_status(state), **spec), cluster=None, **terminating)
+    assert waiting.status.job_deployment_status == JobDeploymentStatus(state)
+    assert waiting.requeue_after is not None
+    assert "1 pod(s)" in (waiting.status.message or "")
+    stuck = {"pods_left": ("demo-abcde-head-x",), "pods_terminating_since": NOW - timedelta(seconds=301)}
+    given_up = run(job(teardown_status(state), **spec), cluster=None, **stuck)
+    assert given_up.status.job_deployment_status == after
+    assert events(given_up) == ["PodsStillTerminating"]
 
 
 def test_suspending_is_atomic_even_if_suspend_is_withdrawn() -> None:

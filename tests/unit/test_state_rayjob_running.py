@@ -149,25 +149,48 @@ def test_http_mode_never_resubmits_a_job_it_has_seen() -> None:
     assert (late.status.job_deployment_status, late.status.reason) == (S.FAILED, R.JOB_NOT_FOUND)
 
 
+def test_http_mode_follows_its_own_accepted_submission_without_submitting_again() -> None:
+    accepted = ray(result=RayResult.SUBMITTED, status=None, submitted=True)
+    decision = run(k8s(submissionMode="HTTPMode"), cluster=ready_cluster(), ray=accepted)
+    assert kinds(decision) == []
+    assert (decision.status.job_deployment_status, decision.status.job_status) == (S.RUNNING, None)
+
+
+def test_http_mode_job_lost_after_its_accepted_submission_is_not_submitted_again() -> None:
+    """Accepted, then the dashboard forgets it before any GET saw it (a head restart): lost, never re-run."""
+    lost = ray(result=RayResult.NOT_FOUND, status=None, submitted=True, since=NOW - timedelta(seconds=61))
+    decision = run(k8s(submissionMode="HTTPMode"), cluster=ready_cluster(), ray=lost)
+    assert kinds(decision) == []
+    assert (decision.status.job_deployment_status, decision.status.reason) == (S.FAILED, R.JOB_NOT_FOUND)
+    assert "was submitted and the dashboard no longer knows it" in (decision.status.message or "")
+
+
 def test_http_mode_rejected_submission_fails_at_once() -> None:
-    decision = run(
-        k8s(submissionMode="HTTPMode"),
-        cluster=ready_cluster(),
-        ray=ray(result=RayResult.NOT_FOUND),
-        submit_error="400: bad runtime_env",
-        submit_error_permanent=True,
-    )
+    refused = ray(result=RayResult.SUBMITTING, submit_error="400: bad runtime_env", submit_error_permanent=True)
+    decision = run(k8s(submissionMode="HTTPMode"), cluster=ready_cluster(), ray=refused)
     assert (decision.status.job_deployment_status, decision.status.reason) == (S.FAILED, R.SUBMISSION_FAILED)
+    assert "400: bad runtime_env" in (decision.status.message or "")
 
 
-def test_http_mode_transient_submit_errors_start_the_timer() -> None:
-    decision = run(
-        k8s(submissionMode="HTTPMode"),
-        cluster=ready_cluster(),
-        ray=ray(result=RayResult.NOT_FOUND),
-        submit_error="connection refused",
-    )
-    assert decision.status.job_status_check_failure_start_time == NOW
+def test_http_mode_transient_submit_errors_start_the_timer_and_wait_for_the_poller() -> None:
+    failing = ray(result=RayResult.SUBMITTING, submit_error="connection refused", since=NOW - timedelta(seconds=3))
+    decision = run(k8s(submissionMode="HTTPMode"), cluster=ready_cluster(), ray=failing)
+    assert decision.status.job_status_check_failure_start_time == NOW - timedelta(seconds=3)
+    assert "connection refused" in (decision.status.message or "")
+    assert kinds(decision) == []  # the poller tries again by itself: no second SubmitJob
+    assert decision.requeue_after == pytest.approx(300 - 3)
+
+
+def test_http_mode_submission_on_its_way_is_left_alone() -> None:
+    decision = run(k8s(submissionMode="HTTPMode"), cluster=ready_cluster(), ray=ray(result=RayResult.SUBMITTING))
+    assert (kinds(decision), decision.status.job_deployment_status) == ([], S.RUNNING)
+
+
+def test_http_mode_not_found_keeps_the_failing_submission_timer() -> None:
+    since = NOW - timedelta(seconds=30)
+    failing = k8s({"jobStatusCheckFailureStartTime": since.strftime("%Y-%m-%dT%H:%M:%SZ")}, submissionMode="HTTPMode")
+    decision = run(failing, cluster=ready_cluster(), ray=ray(result=RayResult.NOT_FOUND))
+    assert decision.status.job_status_check_failure_start_time == since
     assert kinds(decision) == ["SubmitJob"]
 
 

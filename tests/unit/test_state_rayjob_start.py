@@ -69,7 +69,7 @@ def test_initializing_copies_cluster_status_and_names_the_pod_problem() -> None:
     ("mode", "state", "actions"),
     [
         ("K8sJobMode", S.RUNNING, ["CreateSubmitter"]),
-        ("HTTPMode", S.RUNNING, []),
+        ("HTTPMode", S.RUNNING, ["SubmitJob"]),  # at once: nothing is polled before it is submitted
         ("SidecarMode", S.RUNNING, []),
         ("InteractiveMode", S.WAITING, []),
     ],
@@ -79,6 +79,13 @@ def test_ready_cluster_moves_on_per_mode(mode: str, state: JobDeploymentStatus, 
     assert decision.status.job_deployment_status == state
     assert decision.status.dashboard_url == ready_cluster().dashboard_address
     assert kinds(decision) == actions
+
+
+def test_http_mode_submits_with_the_persisted_id_to_the_ready_cluster() -> None:
+    decision = run(job(INIT, submissionMode="HTTPMode"), cluster=ready_cluster())
+    (submit,) = decision.actions
+    assert isinstance(submit, a.SubmitJob)
+    assert (submit.address, submit.request["submission_id"]) == (ready_cluster().dashboard_address, "demo-abcde")
 
 
 def test_submitter_job_gets_the_persisted_id_and_address() -> None:

@@ -30,7 +30,7 @@ class AttemptFailure:
     attempt: tuple[str | None, str | None]
     """(rayClusterName, jobId) of the attempt; a later attempt ignores it."""
     kind: str
-    """"RayCluster" or "Job" (a refused child), or "submit"."""
+    """"RayCluster" or "Job": a child the API server refused."""
     message: str
     permanent: bool
 

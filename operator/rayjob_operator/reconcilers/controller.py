@@ -57,7 +57,7 @@ class Controller:
             interval=config.poll_interval_seconds,
             concurrency=config.poll_concurrency,
             clock=utc_now,
-            on_change=job_queue.add,  # type: ignore[arg-type]
+            on_change=lambda key, urgent: job_queue.add(key, urgent=urgent),  # type: ignore[arg-type]
             on_result=lambda result: self.metrics.polls.labels(result).inc(),
         )
         self.ctx = Context(

@@ -21,16 +21,11 @@ from rayjob_operator.model.enums import AuthMode
 from rayjob_operator.model.raycluster import RayCluster
 from rayjob_operator.model.rayjob import RayJob, RayJobStatus
 from rayjob_operator.reconcilers.context import AttemptFailure, Context, Key
+from rayjob_operator.runtime.poller import Target
 from rayjob_operator.state.rayjob import actions as a
 
 logger = logging.getLogger(__name__)
 Body = dict[str, Any]
-PERMANENT_SUBMIT_ERRORS = (
-    dash_errors.DashboardRejected,
-    dash_errors.DashboardAuthError,
-    dash_errors.SubmissionIdConflict,
-    dash_errors.InvalidSubmission,
-)
 
 
 class Actor:
@@ -154,18 +149,10 @@ class Actor:
     # --- the Ray dashboard --------------------------------------------------------------------------------
 
     async def _do_SubmitJob(self, action: a.SubmitJob) -> None:
-        client = self.ctx.dashboard
+        """Handed to the poller: the POST never holds up this reconcile, and is sent once per attempt."""
         token = await dashboard_token(self.ctx, self.job)
-        try:
-            outcome = await client.submit(action.address, SubmitRequest(**action.request), token=token)
-        except PERMANENT_SUBMIT_ERRORS as exc:
-            self._remember_failure("submit", str(exc), permanent=True)
-        except dash_errors.DashboardError as exc:
-            self._remember_failure("submit", str(exc), permanent=False)
-        else:
-            logger.info("RayJob %s/%s: job %s %s", *self.key, action.request["submission_id"], outcome.value)
-            self._forget_failure()
-            self.ctx.poller.poke(self.key)
+        request = SubmitRequest(**action.request)
+        self.ctx.poller.submit(self.key, Target(action.address, request.submission_id, token), request)
 
     async def _do_StopJob(self, action: a.StopJob) -> None:
         await stop_job(self.ctx, self.job, action.address, action.job_id)

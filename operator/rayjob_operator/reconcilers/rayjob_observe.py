@@ -18,6 +18,7 @@ from rayjob_operator.model.raycluster import RayCluster
 from rayjob_operator.model.rayjob import RayJob, RayJobSpec, RayJobStatus
 from rayjob_operator.model.validation import InvalidSpec, validate_rayjob
 from rayjob_operator.reconcilers.context import Context, Key
+from rayjob_operator.runtime import store
 from rayjob_operator.runtime.poller import Target
 from rayjob_operator.state import pods
 from rayjob_operator.state.rayjob.observation import (
@@ -63,6 +64,7 @@ def timeouts(ctx: Context) -> Timeouts:
         submitter_finished=config.submitter_finished_timeout_seconds,
         submitter_start=config.submitter_start_timeout_seconds,
         lost=config.head_lost_grace_seconds,
+        teardown_pods=config.teardown_pod_timeout_seconds,
         delete_self_after_finish=config.delete_rayjob_after_finish,
     )
 
@@ -88,13 +90,24 @@ def observe(key: Key, job: RayJob, body: Body, invalid: InvalidSpec | None, ctx:
         ray=ctx.poller.latest(key, target) if target is not None else None,
         random_suffix=random_suffix(),
         job_service_cluster=_job_service_cluster(job, ctx),
-        submit_error=failure.message if failure and failure.kind == "submit" else None,
-        submit_error_permanent=bool(failure and failure.kind == "submit" and failure.permanent),
-        create_error=(failure.kind, failure.message) if failure and failure.kind != "submit" else None,
+        create_error=(failure.kind, failure.message) if failure else None,
+        **_pods_left(job, ctx),
         timeouts=timeouts(ctx),
         submitter_image=ctx.config.submitter_image,
         options=ctx.pod_options,
     )
+
+
+def _pods_left(job: RayJob, ctx: Context) -> dict[str, Any]:
+    """The attempt's pods still in the API: a suspend or retry is done only when they are gone."""
+    namespace, status = job.metadata.namespace or "", job.status or RayJobStatus()
+    cache = ctx.store.cache(res.PODS)
+    left = cache.by_index("group", store.submitter_pods_of(namespace, job.metadata.name or ""))
+    if status.ray_cluster_name and not job.spec.cluster_selector:
+        left += cache.by_index("group", store.pods_of_cluster(namespace, status.ray_cluster_name))
+    stamps = [_time(p["metadata"].get("deletionTimestamp")) for p in left]
+    since = min((s for s in stamps if s is not None), default=None)
+    return {"pods_left": tuple(pods.name(p) for p in left), "pods_terminating_since": since}
 
 
 def _job_service_cluster(job: RayJob, ctx: Context) -> str | None:

@@ -29,6 +29,28 @@ def _owner_index(body: Body) -> list[str]:
     return [f"{meta.get('namespace')}/{ref.get('uid')}" for ref in meta.get("ownerReferences") or []]
 
 
+def _pod_group_index(body: Body) -> list[str]:
+    """``<ns>/cluster/<name>`` for a Ray pod, ``<ns>/rayjob/<name>`` for a RayJob's submitter pod."""
+    meta = body.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    namespace = meta.get("namespace")
+    if constants.LABEL_CLUSTER in labels:
+        return [f"{namespace}/cluster/{labels[constants.LABEL_CLUSTER]}"]
+    if labels.get(constants.LABEL_ORIGINATED_FROM_CRD) == constants.RAYJOB_KIND:
+        return [f"{namespace}/rayjob/{labels.get(constants.LABEL_ORIGINATED_FROM_CR_NAME)}"]
+    return []
+
+
+def pods_of_cluster(namespace: str, cluster: str) -> str:
+    """The ``group`` index value of a cluster's pods (they outlive the RayCluster while they terminate)."""
+    return f"{namespace}/cluster/{cluster}"
+
+
+def submitter_pods_of(namespace: str, rayjob: str) -> str:
+    """The ``group`` index value of a RayJob's submitter pods."""
+    return f"{namespace}/rayjob/{rayjob}"
+
+
 @dataclasses.dataclass(frozen=True)
 class Watched:
     """A kind the operator watches, with the server-side label selector of its watch."""
@@ -41,7 +63,7 @@ class Watched:
 WATCHED = (
     Watched(res.RAYJOBS, None, {}),
     Watched(res.RAYCLUSTERS, None, {"owner": _owner_index}),
-    Watched(res.PODS, CREATED_BY_SELECTOR, {"owner": _owner_index}),
+    Watched(res.PODS, CREATED_BY_SELECTOR, {"owner": _owner_index, "group": _pod_group_index}),
     Watched(res.SERVICES, CREATED_BY_SELECTOR, {"owner": _owner_index}),
     Watched(res.JOBS, CREATED_BY_SELECTOR, {"owner": _owner_index}),
 )

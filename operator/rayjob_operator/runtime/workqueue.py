@@ -2,7 +2,8 @@
 
 Watch events, timers and the dashboard poller only *add keys*; a bounded pool of workers runs the
 level-based reconcile for each key. A key added while it is being processed runs once more afterwards,
-so no change is ever missed, and two reconciles of one object never overlap.
+so no change is ever missed, and two reconciles of one object never overlap. Urgent keys (e.g. a Ray job
+that just ended) go before every other waiting key.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class WorkQueue(Generic[K]):
     def __init__(self, name: str, *, min_backoff: float = 0.5, max_backoff: float = 60.0) -> None:
         self.name = name
         self._queue: collections.deque[K] = collections.deque()
+        self._urgent: collections.deque[K] = collections.deque()
+        self._urgent_keys: set[K] = set()
         self._dirty: set[K] = set()
         self._processing: set[K] = set()
         self._timers: dict[K, asyncio.TimerHandle] = {}
@@ -35,14 +38,23 @@ class WorkQueue(Generic[K]):
         self._closed = False
 
     def __len__(self) -> int:
-        return len(self._queue)
+        """Keys waiting to be processed."""
+        return len(self._dirty)
 
-    def add(self, key: K) -> None:
-        if self._closed or key in self._dirty:
+    def add(self, key: K, *, urgent: bool = False) -> None:
+        """Queue the key once (a key already waiting keeps its place unless ``urgent`` moves it ahead)."""
+        if self._closed:
+            return
+        waiting = key in self._dirty and key not in self._processing
+        if key in self._dirty and not (urgent and waiting and key not in self._urgent_keys):
+            if urgent:
+                self._urgent_keys.add(key)  # being processed: it runs again first thing afterwards
             return
         self._dirty.add(key)
+        if urgent:
+            self._urgent_keys.add(key)
         if key not in self._processing:
-            self._queue.append(key)
+            (self._urgent if urgent else self._queue).append(key)  # an older plain entry is skipped later
             self._wakeup.set()
 
     def add_after(self, key: K, delay: float) -> None:
@@ -73,18 +85,22 @@ class WorkQueue(Generic[K]):
         self.add(key)
 
     async def _get(self) -> K:
-        while not self._queue:
-            self._wakeup.clear()
-            await self._wakeup.wait()
-        key = self._queue.popleft()
+        while True:
+            while not (self._urgent or self._queue):
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            key = self._urgent.popleft() if self._urgent else self._queue.popleft()
+            if key in self._dirty and key not in self._processing:
+                break  # else: a second entry of a key that already ran (it moved ahead as urgent)
         self._dirty.discard(key)
+        self._urgent_keys.discard(key)
         self._processing.add(key)
         return key
 
     def _done(self, key: K) -> None:
         self._processing.discard(key)
         if key in self._dirty:
-            self._queue.append(key)
+            (self._urgent if key in self._urgent_keys else self._queue).append(key)
             self._wakeup.set()
 
     async def run(self, handler: Handler[K], *, workers: int) -> None:

@@ -221,7 +221,8 @@ def _state(
     cluster: RayCluster, previous: RayClusterStatus, obs: ClusterObservation, *, all_ready: bool, failure: str | None
 ) -> ClusterState | None:
     if _suspended(cluster):
-        return ClusterState.SUSPENDED if not _live(obs.pods) else previous.state
+        # Kueue releases quota on this signal: a pod still terminating is still there.
+        return ClusterState.SUSPENDED if not obs.pods else previous.state
     if previous.state == ClusterState.READY or all_ready:
         return ClusterState.READY  # sticky, as KubeRay's (Kueue reads it as "pods ready")
     if failure:
@@ -267,7 +268,7 @@ def _conditions(
     head_ready = head is not None and pods.is_ready(head)
     provisioned = all_ready or condition_is_true(previous.conditions, PROVISIONED)  # sticky once true
     suspended = _suspended(obs.cluster)
-    running = bool(_live(obs.pods))
+    running = bool(obs.pods)  # terminating pods included: suspended means every pod is gone
     head_reason = "HeadPodRunningAndReady" if head_ready else "HeadPodNotFound" if head is None else "HeadPodNotReady"
     table: list[tuple[str, bool, str, str]] = [
         (HEAD_POD_READY, head_ready, head_reason, ""),

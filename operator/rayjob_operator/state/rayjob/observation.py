@@ -19,6 +19,8 @@ class Timeouts:
     transition_grace: float = 300.0
     submitter_finished: float = 30.0
     submitter_start: float = 300.0
+    teardown_pods: float = 300.0
+    """How long a suspend or retry waits for the attempt's pods to be gone from the API (then it goes on)."""
     lost: float = 60.0
     """How long a lost head, missing cluster or unknown job id is tolerated before failing."""
     delete_self_after_finish: bool = False
@@ -74,6 +76,11 @@ class RayResult(enum.Enum):
     FOUND = "found"
     NOT_FOUND = "not-found"
     UNREACHABLE = "unreachable"
+    SUBMITTING = "submitting"
+    """This process is to submit the attempt's job (HTTPMode): its POST is due, on its way, or failed (see
+    ``submit_error``) and will be tried again."""
+    SUBMITTED = "submitted"
+    """This process's POST of the attempt's job was accepted (or Ray had the id already); no GET answered since."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +96,12 @@ class RayView:
     since: datetime | None = None
     """When the current result (e.g. unreachable, not found) was first seen."""
     checked_at: datetime | None = None
+    submitted: bool = False
+    """This operator process saw the job of this attempt accepted by the dashboard (a later 404 means lost)."""
+    submit_error: str | None = None
+    """Why the last POST of the job failed (SUBMITTING)."""
+    submit_error_permanent: bool = False
+    """The dashboard refused the job (400/401/403, the id is taken): no POST is tried again."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,13 +119,13 @@ class JobObservation:
     """Fresh random characters for this reconcile's new names (used only when names are assigned)."""
     job_service_cluster: str | None = None
     """The cluster that ``<rayjob>-head-svc`` selects now (None: the Service does not exist)."""
-    submit_error: str | None = None
-    """HTTPMode: why the last submission of this attempt failed, if it did."""
-    submit_error_permanent: bool = False
-    """The dashboard rejected the submission (400/401/403, id taken): retrying cannot help."""
     timeouts: Timeouts = dataclasses.field(default_factory=Timeouts)
     submitter_image: str = "rayjob-operator/submitter:0.1.0"
     """Image of the default submitter (K8sJobMode Job and SidecarMode container)."""
     options: PodOptions = dataclasses.field(default_factory=PodOptions)
+    pods_left: tuple[str, ...] = ()
+    """Pods of this attempt (its cluster's, its submitter's) still in the API, terminating ones included."""
+    pods_terminating_since: datetime | None = None
+    """The earliest deletionTimestamp among ``pods_left``."""
     create_error: tuple[str, str] | None = None
     """(kind, message) of a child this attempt could not create because the API server refused it."""

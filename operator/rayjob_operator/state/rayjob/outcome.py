@@ -43,6 +43,10 @@ def ray_job_active(obs: JobObservation, status: RayJobStatus) -> bool:
     """The Ray job of this attempt may still be running on the dashboard."""
     if not (status.dashboard_url and status.job_id):
         return False
+    if obs.ray is not None and obs.ray.result in (RayResult.SUBMITTED, RayResult.SUBMITTING):
+        return True  # accepted, or maybe on its way: a stop is worth sending
+    if obs.ray is not None and obs.ray.result == RayResult.NOT_FOUND:
+        return False  # the dashboard answered and does not know it: nothing to stop
     if obs.ray is not None and obs.ray.result == RayResult.FOUND:
         return obs.ray.status not in TERMINAL_RAY_STATUSES
     return status.job_status not in (JobStatus.STOPPED, JobStatus.SUCCEEDED, JobStatus.FAILED)

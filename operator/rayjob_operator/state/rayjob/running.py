@@ -66,6 +66,10 @@ def _running(obs: JobObservation) -> Decision:
         return _keep_running(obs, status)
     if ray.result == RayResult.NOT_FOUND:
         return _not_found(obs, status)
+    if ray.result == RayResult.SUBMITTING:
+        return _submitting(obs, status)
+    if ray.result == RayResult.SUBMITTED:
+        return _submitter_check(obs, status) or _keep_running(obs, status)  # the first GET will tell more
     if ray.status in TERMINAL_RAY_STATUSES:
         return _terminal(obs, status)
     return _submitter_check(obs, status) or _keep_running(obs, status)
@@ -84,13 +88,17 @@ def _with_observations(obs: JobObservation, status: RayJobStatus) -> RayJobStatu
             ray_job_info=_info(ray.start_time_ms, ray.end_time_ms),
             job_status_check_failure_start_time=None,
         )
+    elif ray is not None and ray.result == RayResult.SUBMITTED:
+        update["job_status_check_failure_start_time"] = None  # the dashboard just accepted the job
+    elif ray is not None and ray.result == RayResult.SUBMITTING and ray.submit_error:
+        update["job_status_check_failure_start_time"] = status.job_status_check_failure_start_time or ray.since
+        update["message"] = f"Submitting the job failed: {ray.submit_error}"
     elif ray is not None and ray.result == RayResult.UNREACHABLE:
         update["job_status_check_failure_start_time"] = status.job_status_check_failure_start_time or ray.since
         update["message"] = f"Cannot reach the Ray dashboard at {status.dashboard_url}: {ray.error}"
-    elif ray is not None:  # the dashboard answers, but does not know the job
-        failing_submit = mode(obs) == SubmissionMode.HTTP and obs.submit_error is not None
-        timer = (status.job_status_check_failure_start_time or obs.now) if failing_submit else None
-        update["job_status_check_failure_start_time"] = timer
+    elif ray is not None and ray.result == RayResult.NOT_FOUND:  # the dashboard answers, but does not know the job
+        http = mode(obs) == SubmissionMode.HTTP  # there, the timer measures failing submissions: it stays
+        update["job_status_check_failure_start_time"] = status.job_status_check_failure_start_time if http else None
     return status.model_copy(update=update)
 
 
@@ -140,13 +148,14 @@ def _status_check_timeout(obs: JobObservation, status: RayJobStatus) -> Decision
 
 
 def _not_found(obs: JobObservation, status: RayJobStatus) -> Decision:
-    seen_before = status.job_status not in (None, JobStatus.NEW)
-    if seen_before:
+    seen = status.job_status.value if status.job_status not in (None, JobStatus.NEW) else None
+    if seen is None and obs.ray is not None and obs.ray.submitted:
+        seen = "submitted"
+    if seen is not None:  # never submitted again: the job may have run already (KubeRay re-runs it)
         return _lost(
             obs,
             status,
-            f"The Ray job {status.job_id} was {status.job_status} and the dashboard no longer "
-            "knows it (the head restarted?)",
+            f"The Ray job {status.job_id} was {seen} and the dashboard no longer knows it (the head restarted?)",
             JobFailedReason.JOB_NOT_FOUND,
         )
     current_mode = mode(obs)
@@ -168,18 +177,19 @@ def _lost(obs: JobObservation, status: RayJobStatus, message: str, reason: JobFa
 
 
 def _submit(obs: JobObservation, status: RayJobStatus) -> Decision:
-    if obs.submit_error is not None and obs.submit_error_permanent:
-        return fail(
-            obs, status, JobFailedReason.SUBMISSION_FAILED, f"The dashboard rejected the job: {obs.submit_error}"
-        )
-    if obs.submit_error is not None:
-        status = status.model_copy(update={"message": f"Submitting the job failed: {obs.submit_error}"})
+    """HTTPMode, the dashboard does not know the job and never did: submit it (once; the poller sends it)."""
     request = submission.submit_request(obs.job, job_id=status.job_id or "")
-    return Decision(
-        status,
-        (SubmitJob(status.dashboard_url or "", request),),
-        requeue_after=earliest(next_deadline(obs, status, before_running=False), 1.0),
-    )
+    submit = SubmitJob(status.dashboard_url or "", request)
+    return Decision(status, (submit,), requeue_after=next_deadline(obs, status, before_running=False))
+
+
+def _submitting(obs: JobObservation, status: RayJobStatus) -> Decision:
+    """The poller is getting the job accepted; a refusal ends the attempt, other failures run the timer."""
+    ray = obs.ray
+    if ray is not None and ray.submit_error_permanent:
+        message = f"The dashboard rejected the job: {ray.submit_error}"
+        return fail(obs, status, JobFailedReason.SUBMISSION_FAILED, message)
+    return _keep_running(obs, status)
 
 
 # --- terminal Ray job -------------------------------------------------------------------------------------------

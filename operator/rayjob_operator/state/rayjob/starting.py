@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from rayjob_operator.builders import rayjob as job_builders
+from rayjob_operator.builders import submission
 from rayjob_operator.builders import submitter as submitter_builders
 from rayjob_operator.model.enums import ClusterState, JobDeploymentStatus, JobFailedReason, JobStatus, SubmissionMode
 from rayjob_operator.model.rayjob import RayJobStatus
-from rayjob_operator.state.rayjob.actions import Action, AddFinalizer, CreateCluster, CreateSubmitter, Emit
+from rayjob_operator.state.rayjob.actions import Action, AddFinalizer, CreateCluster, CreateSubmitter, Emit, SubmitJob
 from rayjob_operator.state.rayjob.observation import ClusterView, JobObservation
 from rayjob_operator.state.rayjob.outcome import (
     Decision,
@@ -71,6 +72,9 @@ def initializing(obs: JobObservation) -> Decision:
         waiting = status.model_copy(update={"job_deployment_status": JobDeploymentStatus.WAITING})
         return Decision(waiting, requeue_after=next_deadline(obs, waiting, before_running=True))
     actions: tuple[Action, ...] = ()
+    if mode(obs) == SubmissionMode.HTTP:  # submitted at once: nothing is polled before it is submitted
+        request = submission.submit_request(obs.job, job_id=status.job_id or "")
+        actions = (SubmitJob(cluster.dashboard_address, request),)
     if mode(obs) == SubmissionMode.K8S_JOB and not (obs.submitter and obs.submitter.exists):
         manifest = submitter_builders.build_submitter_job(
             obs.job,

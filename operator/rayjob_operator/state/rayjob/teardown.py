@@ -5,9 +5,11 @@ Both are atomic: once started they finish, even if ``suspend`` flips back meanwh
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from rayjob_operator.model.enums import JobDeploymentStatus
 from rayjob_operator.model.rayjob import RayJobStatus
-from rayjob_operator.state.rayjob.actions import Action, DeleteCluster, DeleteSubmitter, StopJob
+from rayjob_operator.state.rayjob.actions import Action, DeleteCluster, DeleteSubmitter, Emit, StopJob
 from rayjob_operator.state.rayjob.observation import JobObservation
 from rayjob_operator.state.rayjob.outcome import Decision, current, deadline_failure, ray_job_active, reset
 
@@ -44,7 +46,29 @@ def teardown(obs: JobObservation, status: RayJobStatus | None = None) -> Decisio
     cluster_remains = cluster is not None and cluster.owned
     if cluster_remains or (submitter is not None and submitter.exists):
         return Decision(status, tuple(actions), requeue_after=POLL_WHILE_DELETING)
+    if obs.pods_left:
+        waited = _wait_for_pods(obs, status)
+        if waited is not None:
+            return Decision(waited.status, (*actions, *waited.actions), waited.requeue_after)
+        actions.append(_pods_abandoned(obs))
     return Decision(reset(status, AFTER[state]), tuple(actions), requeue_after=0)
+
+
+def _wait_for_pods(obs: JobObservation, status: RayJobStatus) -> Decision | None:
+    """Suspended (or a new attempt) only once the pods are gone: Kueue frees the quota on it. Bounded."""
+    since = obs.pods_terminating_since
+    if since is not None and obs.now >= since + timedelta(seconds=obs.timeouts.teardown_pods):
+        return None
+    waiting = status.model_copy(update={"message": f"Waiting for {len(obs.pods_left)} pod(s) to terminate"})
+    return Decision(waiting, requeue_after=POLL_WHILE_DELETING)
+
+
+def _pods_abandoned(obs: JobObservation) -> Emit:
+    note = (
+        f"Pods {', '.join(sorted(obs.pods_left))} still terminate {obs.timeouts.teardown_pods:.0f}s after "
+        "their deletion; no longer waiting for them"
+    )
+    return Emit("Warning", "PodsStillTerminating", "Delete", note)
 
 
 def suspended(obs: JobObservation) -> Decision:
