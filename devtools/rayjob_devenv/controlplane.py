@@ -295,17 +295,33 @@ class LocalControlPlane:
         """
         names: list[str] = []
         for path in paths:
-            for doc in yaml.safe_load_all(path.read_text()):
-                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
-                    name = doc["metadata"]["name"]
-                    try:
-                        self.api.apply(f"{CRD_PATH}/{name}", doc)
-                    except ApiError as e:
-                        raise ControlPlaneError(f"kube-apiserver rejected CRD {name} from {path}: {e.message}") from e
-                    names.append(name)
+            docs = [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
+            names += self.apply_crd_docs(docs, timeout, source=str(path), wait=False)
+        self._wait_established(names, timeout)
+        return names
+
+    def apply_crd_docs(
+        self, docs: Sequence[dict[str, Any]], timeout: float = 60.0, *, source: str = "", wait: bool = True
+    ) -> list[str]:
+        """Server-side apply the CRDs among ``docs`` (parsed manifests); wait until each is Established."""
+        names: list[str] = []
+        for doc in docs:
+            if doc.get("kind") != "CustomResourceDefinition":
+                continue
+            name = doc["metadata"]["name"]
+            try:
+                self.api.apply(f"{CRD_PATH}/{name}", doc)
+            except ApiError as e:
+                origin = f" from {source}" if source else ""
+                raise ControlPlaneError(f"kube-apiserver rejected CRD {name}{origin}: {e.message}") from e
+            names.append(name)
+        if wait:
+            self._wait_established(names, timeout)
+        return names
+
+    def _wait_established(self, names: Sequence[str], timeout: float) -> None:
         for name in names:
             wait_for(functools.partial(self._crd_established, name), timeout, f"CRD {name} to be Established")
-        return names
 
     def _crd_established(self, name: str) -> bool:
         crd: dict[str, Any] = self.api.get(f"{CRD_PATH}/{name}")
