@@ -124,18 +124,22 @@ def submitter_command(args: Sequence[str] = ()) -> list[str]:
 
 
 def run_submitter(
-    env: Mapping[str, str], args: Sequence[str] = (), *, timeout: float = SUBMITTER_TIMEOUT
+    env: Mapping[str, str],
+    args: Sequence[str] = (),
+    *,
+    timeout: float = SUBMITTER_TIMEOUT,
+    command: Sequence[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m rayjob_submitter`` to its end (bounded by ``timeout``)."""
-    return subprocess.run(
-        submitter_command(args), env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
-    )
+    """Run ``command`` (default ``python -m rayjob_submitter``) to its end (bounded by ``timeout``)."""
+    argv = list(command) if command is not None else submitter_command(args)
+    return subprocess.run(argv, env=dict(env), capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def start_submitter(env: Mapping[str, str], args: Sequence[str] = ()) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        submitter_command(args), env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+def start_submitter(
+    env: Mapping[str, str], args: Sequence[str] = (), *, command: Sequence[str] | None = None
+) -> subprocess.Popen[str]:
+    argv = list(command) if command is not None else submitter_command(args)
+    return subprocess.Popen(argv, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def finish(process: subprocess.Popen[str], what: str, timeout: float = SUBMITTER_TIMEOUT) -> tuple[str, str]:
