@@ -122,3 +122,20 @@ def test_the_running_kueue_is_the_pinned_one(kueue: Any) -> None:
     pinned = re.search(r"^\tsigs\.k8s\.io/kueue (v\S+)", (ROOT / "hack/kueue/go.mod").read_text(), re.MULTILINE)
     assert pinned is not None
     assert kueue.version == pinned.group(1) == "v0.17.1"
+
+
+def test_the_readme_example_runs(kueue_kube: Kube, queues: Queues, control_plane: Any) -> None:
+    """examples/kueue.yaml (README "Using with Kueue"), applied as written with kubectl."""
+    example = ROOT / "examples" / "kueue.yaml"
+    control_plane.run_kubectl("apply", "-n", kueue_kube.ns, "-f", str(example))
+    try:
+        status = kueue_kube.wait_job("rayjob-queued", ("Complete", "Failed"), timeout=120)["status"]
+        assert (status["jobDeploymentStatus"], status["jobStatus"]) == ("Complete", "SUCCEEDED"), status
+        assert condition(queues.wait_workload("rayjob-queued", "Finished"), "Finished")["reason"] == "Succeeded"
+        log = kueue_kube.wait(
+            lambda: kueue_kube.core.read_namespaced_config_map("rayjob-queued-driver-log", kueue_kube.ns),
+            "the driver log ConfigMap",
+        )
+        assert "sum: 10" in log.data["driver.log"]
+    finally:
+        control_plane.run_kubectl("delete", "-n", kueue_kube.ns, "--wait=false", "-f", str(example))
