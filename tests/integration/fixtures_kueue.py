@@ -7,8 +7,8 @@
 - ``kueue_kube`` (function): a fresh namespace with that label, and the ``Kube`` helpers bound to it.
 - ``queues`` (function): the test's Kueue objects (``tests.integration.kueue_objects.Queues``), removed after.
 
-The version the running Kueue reports, and the timings the Kueue tests measure, are printed in the session
-summary (through ``user_properties``, so it works on pytest-xdist workers too).
+The version the running Kueue reports, and the timings the Kueue tests measure, go to ``user_properties``;
+tests/conftest.py prints them in the session summary (also from pytest-xdist workers).
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from tests.integration.fixtures_controlplane import _namespace_name
 from tests.integration.kube import Kube
 from tests.integration.kueue_objects import Queues
 
-__all__ = ["_kueue_version_reported", "kueue", "kueue_kube", "pytest_terminal_summary", "queues"]
+__all__ = ["_kueue_version_reported", "kueue", "kueue_kube", "queues"]
 NAMESPACE_LABEL = "rayjob-devenv/kueue"
-_REPORTED_KINDS = ("kueue", "kueue timing")
 
 
 @pytest.fixture(scope="session")
@@ -56,18 +55,3 @@ def queues(kueue_kube: Kube) -> Iterator[Queues]:
     objects = Queues(kueue_kube)
     yield objects
     objects.cleanup()
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """A "Kueue" section: the version each started Kueue reported and the timings of the Kueue tests."""
-    lines: list[str] = []
-    for reports in terminalreporter.stats.values():
-        for report in reports:
-            for kind, value in getattr(report, "user_properties", ()):
-                line = f"[{kind}] {value}"
-                if kind in _REPORTED_KINDS and line not in lines:
-                    lines.append(line)
-    if lines:
-        terminalreporter.write_sep("-", "Kueue")
-        for line in sorted(lines):
-            terminalreporter.write_line(line)

@@ -149,29 +149,37 @@ class Queues:
         )
 
 
-def observed_at(probe: Callable[[], object], what: str, timeout: float = 90) -> float:
-    """The monotonic time at which ``probe`` first held (polled every 0.1 s), for the timings the tests report."""
-    wait_for(probe, timeout, what, interval=0.05, max_interval=0.1)
-    return time.monotonic()
+def first_seen(probes: dict[str, Callable[[], bool]], what: str, timeout: float = 120) -> dict[str, float]:
+    """Poll every probe (every 0.1 s) until all have held; the monotonic time each was first seen to hold."""
+    seen: dict[str, float] = {}
+
+    def all_seen() -> bool:
+        for name, probe in probes.items():
+            if name not in seen and probe():
+                seen[name] = time.monotonic()
+        return len(seen) == len(probes)
+
+    wait_for(all_seen, timeout, what, interval=0.05, max_interval=0.1)
+    return seen
+
+
+def deployment_is(kube: Kube, name: str, state: str) -> Callable[[], bool]:
+    return lambda: ((kube.get("rayjobs", name) or {}).get("status") or {}).get("jobDeploymentStatus") == state
+
+
+def admission_probes(queues: Queues, name: str) -> dict[str, Callable[[], bool]]:
+    """``<name> admitted`` (its Workload) and ``<name> Running`` (the RayJob), for :func:`first_seen`."""
+    return {
+        f"{name} admitted": lambda: queues.admitted(name),
+        f"{name} Running": deployment_is(queues.kube, name, "Running"),
+    }
 
 
 def admitted_then_running(queues: Queues, names: list[str], timeout: float = 120) -> dict[str, float]:
-    """Wait until every RayJob of ``names`` is Running; the seconds each took from its Workload's admission
-    (both observed by one loop polling every 0.1 s)."""
-    admitted: dict[str, float] = {}
-    running: dict[str, float] = {}
-
-    def all_running() -> bool:
-        for name in names:
-            if name not in admitted and queues.admitted(name):
-                admitted[name] = time.monotonic()
-            state = ((queues.kube.get("rayjobs", name) or {}).get("status") or {}).get("jobDeploymentStatus")
-            if name in admitted and name not in running and state == "Running":
-                running[name] = time.monotonic()
-        return len(running) == len(names)
-
-    wait_for(all_running, timeout, f"RayJobs {names} to be admitted and Running", interval=0.05, max_interval=0.1)
-    return {name: running[name] - admitted[name] for name in names}
+    """Wait until every RayJob of ``names`` is Running; the seconds each took from its Workload's admission."""
+    probes = {k: v for name in names for k, v in admission_probes(queues, name).items()}
+    seen = first_seen(probes, f"RayJobs {names} to be admitted and Running", timeout)
+    return {name: seen[f"{name} Running"] - seen[f"{name} admitted"] for name in names}
 
 
 def report_timing(request: pytest.FixtureRequest, what: str, seconds: float) -> None:

@@ -14,10 +14,12 @@ from tests.integration.fixtures_ray import wait_for_status
 from tests.integration.kube import Kube
 from tests.integration.kueue_objects import (
     Queues,
+    admission_probes,
     admitted_then_running,
     condition,
+    deployment_is,
+    first_seen,
     is_true,
-    observed_at,
     queued,
     report_timing,
 )
@@ -45,9 +47,17 @@ def test_higher_priority_preempts_and_the_preempted_job_runs_again(
     wait_for_status(ray_head, first["jobId"], {"RUNNING"})
 
     kube.create("rayjobs", queued("high", queue, "echo urgent", priority=high))
-    evicted = observed_at(lambda: (kube.get("rayjobs", "low") or {})["spec"].get("suspend"), "Kueue to suspend low")
-    suspended = observed_at(lambda: status_of(kube, "low").get("jobDeploymentStatus") == "Suspended", "low Suspended")
-    report_timing(request, "low preemption (spec.suspend) -> Suspended", suspended - evicted)
+    seen = first_seen(
+        {
+            "low preempted": lambda: bool((kube.get("rayjobs", "low") or {})["spec"].get("suspend")),
+            "low Suspended": deployment_is(kube, "low", "Suspended"),
+            **admission_probes(queues, "high"),
+        },
+        "Kueue to preempt low for high, and high to run",
+    )
+    report_timing(request, "low preemption (spec.suspend) -> Suspended", seen["low Suspended"] - seen["low preempted"])
+    report_timing(request, "low Suspended -> high admitted", seen["high admitted"] - seen["low Suspended"])
+    report_timing(request, "high admission -> Running", seen["high Running"] - seen["high admitted"])
 
     wait_for_status(ray_head, first["jobId"], {"STOPPED"})  # the Ray job was stopped, not left to die
     assert kube.get("rayclusters", first["rayClusterName"]) is None
@@ -57,7 +67,6 @@ def test_higher_priority_preempts_and_the_preempted_job_runs_again(
     assert is_true(workload, "Evicted") and condition(workload, "Evicted")["reason"] == "Preempted", workload
     assert not is_true(workload, "QuotaReserved")  # the quota went to the high-priority job
 
-    report_timing(request, "high admission -> Running", admitted_then_running(queues, ["high"])["high"])
     status = kube.wait_job("high", ("Complete", "Failed"))["status"]
     assert (status["jobDeploymentStatus"], status["jobStatus"]) == ("Complete", "SUCCEEDED"), status
 
