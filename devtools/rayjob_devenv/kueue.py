@@ -21,7 +21,6 @@ import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import yaml
@@ -32,8 +31,7 @@ from rayjob_devenv.controlplane import LocalControlPlane
 from rayjob_devenv.kubeapi import ApiError
 from rayjob_devenv.pki import KeyPair, issue_serving_cert
 from rayjob_devenv.ports import LOOPBACK, reserve_ports
-from rayjob_devenv.procs import Component, stop_all
-from rayjob_devenv.waiting import WaitTimeout, wait_for
+from rayjob_devenv.procs import Component, ComponentFailed, StartStop, stop_all, wait_while_alive
 
 ADMISSION_PATH = "/apis/admissionregistration.k8s.io/v1"
 WEBHOOK_PLURALS = {
@@ -60,7 +58,7 @@ def _teardown(cp: LocalControlPlane, webhook_paths: list[str], procs: list[Compo
     stop_all(procs, grace)
 
 
-class LocalKueue:
+class LocalKueue(StartStop):
     """One Kueue manager for one :class:`LocalControlPlane`; a context manager."""
 
     def __init__(
@@ -87,15 +85,6 @@ class LocalKueue:
         self._webhook_paths: list[str] = []
         self._deadline = 0.0
         self._finalizer = weakref.finalize(self, _teardown, cp, self._webhook_paths, self._procs, stop_grace)
-
-    def __enter__(self) -> LocalKueue:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def log_path(self) -> Path:
@@ -182,14 +171,11 @@ class LocalKueue:
         component.start()
 
     def _wait(self, what: str, probe: Callable[[], object]) -> None:
-        def abort() -> str | None:
-            code = self.process.exit_code()
-            return None if code is None else f"kueue exited with code {code}"
-
+        watched = [self.process, *self.cp.procs.values()]
         try:
-            wait_for(probe, max(0.0, self._deadline - time.monotonic()), what, abort=abort)
-        except WaitTimeout as e:
-            raise KueueError(f"{self.process.describe_failure(str(e))}\n(data dir: {self.cp.data_dir})") from e
+            wait_while_alive(probe, self._deadline - time.monotonic(), what, watched=watched, blamed=self.process)
+        except ComponentFailed as e:
+            raise KueueError(f"{e}\n(data dir: {self.cp.data_dir})") from e
 
     def _ready(self) -> bool:
         conn = http.client.HTTPConnection(LOOPBACK, self.ports.health, timeout=2)

@@ -152,6 +152,29 @@ def finish(process: subprocess.Popen[str], what: str, timeout: float = SUBMITTER
         raise AssertionError(f"the submitter did not exit within {timeout:g}s ({what}):\n{out}\n{err}") from None
 
 
+def stopped_while_running(
+    head: RayHead, submission_id: str, process: subprocess.Popen[str]
+) -> tuple[int | None, str, str]:
+    """Stop the running job of a started submitter; (its exit code, stdout, stderr) once it ended."""
+    try:
+        wait_for_status(head, submission_id, {"RUNNING"})
+        stop_job(head, submission_id)
+        out, err = finish(process, "after the job was stopped", timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+    return process.returncode, out, err
+
+
+def raced_then_retried(
+    env: Mapping[str, str], command: Sequence[str] | None = None
+) -> tuple[list[tuple[int | None, str, str]], subprocess.CompletedProcess[str]]:
+    """Two submitters at once (two pods), then a third after their end (a retried pod)."""
+    racing = [start_submitter(env, command=command), start_submitter(env, command=command)]
+    outcomes = [(process, *finish(process, "racing submitters")) for process in racing]
+    return [(p.returncode, out, err) for p, out, err in outcomes], run_submitter(env, command=command)
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int

@@ -36,6 +36,11 @@ def condition(obj: dict[str, Any] | None, kind: str) -> dict[str, Any]:
     return {}
 
 
+def status_of(kube: Kube, name: str) -> dict[str, Any]:
+    """The RayJob's status ({} while it has none, or is gone)."""
+    return (kube.get("rayjobs", name) or {}).get("status") or {}
+
+
 def is_true(obj: dict[str, Any] | None, kind: str) -> bool:
     return condition(obj, kind).get("status") == "True"
 
@@ -164,7 +169,7 @@ def first_seen(probes: dict[str, Callable[[], bool]], what: str, timeout: float 
 
 
 def deployment_is(kube: Kube, name: str, state: str) -> Callable[[], bool]:
-    return lambda: ((kube.get("rayjobs", name) or {}).get("status") or {}).get("jobDeploymentStatus") == state
+    return lambda: status_of(kube, name).get("jobDeploymentStatus") == state
 
 
 def admission_probes(queues: Queues, name: str) -> dict[str, Callable[[], bool]]:

@@ -17,16 +17,13 @@ from tests.integration.kueue_objects import (
     condition,
     queued,
     report_timing,
+    status_of,
 )
 from tests.integration.rayjobs import WORKER_TEMPLATE, entrypoint_until
 from tests.integration.test_raycluster import cluster_body
 
 pytestmark = pytest.mark.usefixtures("operator", "pod_runner")
 SUBMITTER = "ray-job-submitter"
-
-
-def status_of(kube: Kube, name: str) -> dict[str, Any]:
-    return (kube.get("rayjobs", name) or {}).get("status") or {}
 
 
 def pods_of(kube: Kube, rayjob_name: str) -> dict[str, list[Any]]:

@@ -23,15 +23,12 @@ from tests.integration.kueue_objects import (
     condition,
     queued,
     report_timing,
+    status_of,
 )
 from tests.integration.rayjobs import entrypoint_until, runs
 
 pytestmark = pytest.mark.usefixtures("operator", "pod_runner")
 PER_JOB_CPU = 2.5  # head 1 + worker 1 + submitter 0.5
-
-
-def status_of(kube: Kube, name: str) -> dict[str, Any]:
-    return (kube.get("rayjobs", name) or {}).get("status") or {}
 
 
 def deployment(kube: Kube, name: str) -> str | None:

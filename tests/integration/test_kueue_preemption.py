@@ -5,7 +5,6 @@ job runs again on a new cluster and succeeds."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,14 +21,11 @@ from tests.integration.kueue_objects import (
     is_true,
     queued,
     report_timing,
+    status_of,
 )
 from tests.integration.rayjobs import entrypoint_until, runs
 
 pytestmark = pytest.mark.usefixtures("operator", "pod_runner")
-
-
-def status_of(kube: Kube, name: str) -> dict[str, Any]:
-    return (kube.get("rayjobs", name) or {}).get("status") or {}
 
 
 def test_higher_priority_preempts_and_the_preempted_job_runs_again(

@@ -13,14 +13,13 @@ from rayjob_submitter.contract import ExitCode
 from rayjob_submitter.inline import portable_command
 from tests.integration.fixtures_ray import (
     AWKWARD,
-    finish,
     get_job,
+    raced_then_retried,
     ray_call,
     run_submitter,
     start_submitter,
-    stop_job,
+    stopped_while_running,
     submitter_env,
-    wait_for_status,
 )
 
 
@@ -59,15 +58,9 @@ def test_failure_exits_1_with_the_driver_exit_code(ray_head: RayHead, submission
 
 def test_stopped_job_exits_3(ray_head: RayHead, submission_id: str, command: list[str]) -> None:
     process = start_submitter(env_with(ray_head.address, submission_id, "echo sleeping; sleep 120"), command=command)
-    try:
-        wait_for_status(ray_head, submission_id, {"RUNNING"})
-        stop_job(ray_head, submission_id)
-        out, err = finish(process, "after the job was stopped", timeout=30)
-    finally:
-        process.kill()
-        process.wait()
+    code, out, err = stopped_while_running(ray_head, submission_id, process)
 
-    assert process.returncode == ExitCode.JOB_STOPPED, (out, err)
+    assert code == ExitCode.JOB_STOPPED, (out, err)
     assert f"job {submission_id!r} STOPPED" in out.strip().splitlines()[-1]
 
 
@@ -77,12 +70,10 @@ def test_same_id_twice_runs_the_job_once(
     marker = tmp_path / "runs.txt"
     env = env_with(ray_head.address, submission_id, f"echo ran >> {marker}; sleep 1")
 
-    racing = [start_submitter(env, command=command), start_submitter(env, command=command)]  # two pods at once
-    outcomes = [(process, *finish(process, "racing submitters")) for process in racing]
-    again = run_submitter(env, command=command)  # a retried pod after the end
+    outcomes, again = raced_then_retried(env, command)
 
-    for process, out, err in outcomes:
-        assert process.returncode == ExitCode.SUCCEEDED, (out, err)
+    for code, out, err in outcomes:
+        assert code == ExitCode.SUCCEEDED, (out, err)
     assert again.returncode == ExitCode.SUCCEEDED, again
     assert "already" in again.stderr
     assert "attaching to it" in again.stderr
