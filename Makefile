@@ -3,7 +3,7 @@ test:            ## every gate: lint, types, contracts, unit and integration tes
 	scripts/test.sh
 unit:            ## the fast loop: unit tests only
 	scripts/bootstrap.sh && .venv/bin/pytest tests/unit
-up:              ## a local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok) until Ctrl-C
-	scripts/bootstrap.sh && PYTHONPATH=devtools .venv/bin/python -m rayjob_devenv up
+up:              ## a local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok) until Ctrl-C; ARGS=--kueue adds Kueue
+	scripts/bootstrap.sh && PYTHONPATH=devtools .venv/bin/python -m rayjob_devenv up $(ARGS)
 run:             ## a RayJob end to end (K8sJobMode and HTTPMode) on a local control plane and a real Ray head; ARGS=--keep to stay up
 	scripts/bootstrap.sh && PYTHONPATH=devtools .venv/bin/python -m rayjob_devenv run $(ARGS)

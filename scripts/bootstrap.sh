@@ -2,8 +2,9 @@
 # Installs what the project needs, idempotently, and prints nothing else on success:
 #   - .venv/ inside the checkout with the package (editable) and its dev tools;
 #   - the local control plane binaries (hack/controlplane/build.sh, cached outside the checkout);
+#   - Kueue's controller-manager (hack/kueue/build.sh, cached apart from the control plane);
 #   - a pinned Ray for the local Ray head, in its own venv cached outside the checkout.
-# Sourced by the other scripts; exports RAYJOB_CP_BIN and RAYJOB_RAY_BIN.
+# Sourced by the other scripts; exports RAYJOB_CP_BIN, RAYJOB_KUEUE_BIN, RAYJOB_KUEUE_SRC and RAYJOB_RAY_BIN.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/rayjob-operator
@@ -37,5 +38,7 @@ ensure_ray_venv() {
 
 ensure_project_venv
 RAYJOB_CP_BIN=$("$root/hack/controlplane/build.sh")
+RAYJOB_KUEUE_BIN=$("$root/hack/kueue/build.sh")
+RAYJOB_KUEUE_SRC=$("$root/hack/kueue/build.sh" --module-dir)
 ensure_ray_venv
-export RAYJOB_CP_BIN RAYJOB_RAY_BIN
+export RAYJOB_CP_BIN RAYJOB_KUEUE_BIN RAYJOB_KUEUE_SRC RAYJOB_RAY_BIN

@@ -2,23 +2,27 @@
 
 ``python -m rayjob_devenv run``: the operator end to end with a real Ray head (see ``rayjob_devenv.demo``).
 
-It applies the CRDs from ``crds/``, prints how to point kubectl at the cluster, and tears everything
-down on Ctrl-C (or SIGTERM/SIGHUP).
+It applies the CRDs from ``crds/``, starts Kueue with ``--kueue`` (``make up ARGS=--kueue``), prints how to
+point kubectl at the cluster, and tears everything down on Ctrl-C (or SIGTERM/SIGHUP).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
 from rayjob_devenv.binaries import REPO_ROOT
 from rayjob_devenv.components import FakeNode
 from rayjob_devenv.controlplane import LocalControlPlane
+from rayjob_devenv.kueue import LocalKueue
+from rayjob_devenv.procs import Component
 
 DEFAULT_CRDS = REPO_ROOT / "crds"
 
@@ -33,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--nodes", type=int, default=1, help="number of fake (kwok) nodes")
     up.add_argument("--keep", action="store_true", help="keep the data dir (logs) after shutdown")
     up.add_argument("--ready-file", type=Path, help="write a JSON description here once ready")
+    up.add_argument("--kueue", action="store_true", help="also run Kueue (hack/kueue/build.sh builds it when missing)")
     run = sub.add_parser("run", help="run a RayJob end to end (control plane, Ray head, operator), then tear down")
     run.add_argument("--mode", choices=["both", "K8sJobMode", "HTTPMode"], default="both", help="submission mode(s)")
     run.add_argument("--keep", action="store_true", help="keep the environment up afterwards, until Ctrl-C")
@@ -69,12 +74,12 @@ def _instructions(cp: LocalControlPlane) -> str:
     )
 
 
-def _run_until_interrupted(cp: LocalControlPlane) -> int:
+def _run_until_interrupted(components: Sequence[Component]) -> int:
     """Block until Ctrl-C (exit 0) or until a component dies (exit 1)."""
     idle = threading.Event()
     try:
         while True:
-            dead = [c for c in cp.procs.values() if c.exit_code() is not None]
+            dead = [c for c in components if c.exit_code() is not None]
             if dead:
                 print(dead[0].describe_failure("stopped unexpectedly"), file=sys.stderr)
                 return 1
@@ -87,15 +92,23 @@ def _run_until_interrupted(cp: LocalControlPlane) -> int:
 def up(args: argparse.Namespace) -> int:
     nodes = [FakeNode(name=f"kwok-node-{i}") for i in range(args.nodes)]
     crds = [] if args.no_crds else sorted(args.crds.glob("*.yaml"))
-    with LocalControlPlane(bin_dir=args.bin_dir, nodes=nodes, crds=crds, keep_data=args.keep or None) as cp:
+    with contextlib.ExitStack() as stack:
+        cp = stack.enter_context(
+            LocalControlPlane(bin_dir=args.bin_dir, nodes=nodes, crds=crds, keep_data=args.keep or None)
+        )
         if crds:
             print(f"CRDs applied and Established: {', '.join(cp.crds)}")
+        watched = list(cp.procs.values())
+        if args.kueue:
+            kueue = stack.enter_context(LocalKueue(cp))
+            watched.append(kueue.process)
+            print(f"Kueue {kueue.version} ready in {kueue.startup_seconds:.1f}s (log: {kueue.log_path})")
         if args.ready_file:  # written whole, then renamed: a reader never sees half a file
             partial = args.ready_file.with_name(args.ready_file.name + ".partial")
             partial.write_text(json.dumps(_describe(cp), indent=2))
             partial.replace(args.ready_file)
         print(_instructions(cp), flush=True)
-        code = _run_until_interrupted(cp)
+        code = _run_until_interrupted(watched)
     print("Stopped.", file=sys.stderr)
     return code
 

@@ -25,7 +25,6 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import yaml
@@ -36,8 +35,8 @@ from rayjob_devenv.kubeapi import ApiError, KubeHttp, condition_status
 from rayjob_devenv.kubeconfig import render_kubeconfig, write_kubeconfig
 from rayjob_devenv.pki import PkiPaths, generate_pki, write_pki
 from rayjob_devenv.ports import LOOPBACK, reserve_ports
-from rayjob_devenv.procs import Component, pids_mentioning, stop_all
-from rayjob_devenv.waiting import WaitTimeout, wait_for
+from rayjob_devenv.procs import Component, ComponentFailed, StartStop, pids_mentioning, stop_all, wait_while_alive
+from rayjob_devenv.waiting import wait_for
 
 KEEP_ENV = "RAYJOB_CP_KEEP"
 """Set to 1 to keep every instance's data dir (logs, etcd data) after it stops."""
@@ -78,7 +77,7 @@ def _teardown(procs: dict[str, Component], data_dir: Path, keep: list[bool], gra
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
-class LocalControlPlane:
+class LocalControlPlane(StartStop):
     """One control plane instance; a context manager (``start`` on enter, ``stop`` on exit)."""
 
     def __init__(
@@ -118,15 +117,6 @@ class LocalControlPlane:
         self._finalizer = weakref.finalize(self, _teardown, self.procs, self.data_dir, self._keep, stop_grace)
 
     # --- lifecycle -----------------------------------------------------------------------------------
-    def __enter__(self) -> LocalControlPlane:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
     def start(self) -> None:
         """Start every component and wait until the API is ready and every fake node is Ready."""
         t0 = time.monotonic()
@@ -223,18 +213,12 @@ class LocalControlPlane:
         The culprit is the first component that exited, else ``component`` (the one waited for).
         """
 
-        def dead() -> list[Component]:
-            return [c for c in self.procs.values() if c.exit_code() is not None]
-
-        def abort() -> str | None:
-            return f"{dead()[0].name} exited" if dead() else None
-
+        remaining = min(timeout, self._deadline - time.monotonic())
         try:
-            wait_for(probe, max(0.0, min(timeout, self._deadline - time.monotonic())), what, abort=abort)
-        except WaitTimeout as e:
+            wait_while_alive(probe, remaining, what, watched=list(self.procs.values()), blamed=component)
+        except ComponentFailed as e:
             self.keep_logs()  # the error message points to them
-            culprit = (dead() or [component])[0]
-            raise ControlPlaneError(f"{culprit.describe_failure(str(e))}\n(data dir: {self.data_dir})") from e
+            raise ControlPlaneError(f"{e}\n(data dir: {self.data_dir})") from e
 
     # --- probes --------------------------------------------------------------------------------------
     def _etcd_healthy(self) -> bool:
@@ -295,17 +279,33 @@ class LocalControlPlane:
         """
         names: list[str] = []
         for path in paths:
-            for doc in yaml.safe_load_all(path.read_text()):
-                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
-                    name = doc["metadata"]["name"]
-                    try:
-                        self.api.apply(f"{CRD_PATH}/{name}", doc)
-                    except ApiError as e:
-                        raise ControlPlaneError(f"kube-apiserver rejected CRD {name} from {path}: {e.message}") from e
-                    names.append(name)
+            docs = [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
+            names += self.apply_crd_docs(docs, timeout, source=str(path), wait=False)
+        self._wait_established(names, timeout)
+        return names
+
+    def apply_crd_docs(
+        self, docs: Sequence[dict[str, Any]], timeout: float = 60.0, *, source: str = "", wait: bool = True
+    ) -> list[str]:
+        """Server-side apply the CRDs among ``docs`` (parsed manifests); wait until each is Established."""
+        names: list[str] = []
+        for doc in docs:
+            if doc.get("kind") != "CustomResourceDefinition":
+                continue
+            name = doc["metadata"]["name"]
+            try:
+                self.api.apply(f"{CRD_PATH}/{name}", doc)
+            except ApiError as e:
+                origin = f" from {source}" if source else ""
+                raise ControlPlaneError(f"kube-apiserver rejected CRD {name}{origin}: {e.message}") from e
+            names.append(name)
+        if wait:
+            self._wait_established(names, timeout)
+        return names
+
+    def _wait_established(self, names: Sequence[str], timeout: float) -> None:
         for name in names:
             wait_for(functools.partial(self._crd_established, name), timeout, f"CRD {name} to be Established")
-        return names
 
     def _crd_established(self, name: str) -> bool:
         crd: dict[str, Any] = self.api.get(f"{CRD_PATH}/{name}")

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -29,7 +27,7 @@ from rayjob_devenv.controlplane import LocalControlPlane
 from rayjob_devenv.operator_process import OperatorProcess
 from rayjob_devenv.podrunner import LocalPodRunner
 from rayjob_devenv.proxy import ForwardProxy
-from rayjob_devenv.rayhead import RayHead
+from rayjob_devenv.rayhead import RayHead, find_ray_bin
 from rayjob_devenv.waiting import wait_for
 
 NAMESPACE = "demo"
@@ -123,10 +121,7 @@ def environment(work: Path) -> Iterator[tuple[LocalControlPlane, kubernetes.clie
 
 
 def _pod_runner(api: kubernetes.client.ApiClient, proxy: ForwardProxy, work: Path) -> LocalPodRunner:
-    submit = [str(Path(sys.executable).with_name("rayjob-submit"))]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "HTTP", "http", "NO_PROXY", "no_proxy"))}
-    env.update(HTTP_PROXY=proxy.url, NO_PROXY="127.0.0.1,localhost", PYTHONUNBUFFERED="1")
-    return LocalPodRunner(api, commands={"rayjob-submit": submit, "/submitter": submit}, env=env, log_dir=work / "pods")
+    return LocalPodRunner.for_local_ray(api, proxy_url=proxy.url, log_dir=work / "pods", ray_bin=find_ray_bin())
 
 
 def run_one(cp: LocalControlPlane, api: kubernetes.client.ApiClient, mode: str, timeout: float) -> bool:

@@ -163,6 +163,18 @@ def generate_pki(serving_hosts: Sequence[str] = SERVING_HOSTS, ca_name: str = "r
     )
 
 
+def issue_serving_cert(ca: KeyPair, common_name: str, hosts: Sequence[str] = SERVING_HOSTS) -> KeyPair:
+    """A new serving certificate for ``hosts``, signed by the CA ``ca`` (PEM cert and key, e.g. read back from disk).
+
+    Servers the API server calls (webhooks) present it; the CA's certificate is their ``caBundle``.
+    """
+    ca_cert = x509.load_pem_x509_certificate(ca.cert_pem)
+    ca_key = serialization.load_pem_private_key(ca.key_pem, password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"the CA key is a {type(ca_key).__name__}, not an EC key")
+    return _new_leaf(ca_cert, ca_key, _name(common_name), ExtendedKeyUsageOID.SERVER_AUTH, hosts)
+
+
 def write_pki(pki: Pki, directory: Path) -> PkiPaths:
     """Write every PEM file into ``directory`` (private keys readable by the owner only)."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -1,8 +1,9 @@
 """Runs the submitter containers of simulated pods as local processes, and reports their exits.
 
 kwok plays every pod, but nothing inside a kwok pod executes. For the containers this environment can
-run for real (the submitter: ``rayjob-submit``, or KubeRay's light-weight ``/submitter``, which takes the
-same flags), this runner plays the kubelet's part:
+run for real (the submitters: ``rayjob-submit``, KubeRay's light-weight ``/submitter``, which takes the
+same flags, and the commands a Ray image has, ``python`` and ``ray``, which run from the local Ray venv),
+this runner plays the kubelet's part:
 
 - when such a pod is Running, the container's command runs as a local process with the pod's
   environment (plain values, fieldRefs, Secret and ConfigMap keys) plus the harness's HTTP proxy, so
@@ -11,9 +12,13 @@ same flags), this runner plays the kubelet's part:
   pod status, and a pod whose containers have all ended gets phase Succeeded or Failed;
 - when the pod is deleted first, the process is terminated.
 
+A container runs as its pod says (its command and args), with the local program its ``command[0]`` maps to
+(see :func:`submitter_commands`); other containers are left to kwok. Of a Ray node's pod, only the
+submitter sidecar (``ray-job-submitter``) runs: the Ray containers are played by kwok, and the Ray work
+runs on the one local Ray head.
+
 How it differs from a kubelet: no image, no filesystem isolation, no resource limits, no restarts
-(``restartPolicy`` is treated as Never), probes are ignored, and only the submitter containers run; the
-Ray containers are played by kwok, and the Ray work runs on the one local Ray head.
+(``restartPolicy`` is treated as Never), and probes are ignored.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -35,6 +41,21 @@ import kubernetes
 
 logger = logging.getLogger(__name__)
 CREATED_BY = "app.kubernetes.io/created-by=kuberay-operator"
+NODE_TYPE_LABEL = "ray.io/node-type"
+SIDECAR_CONTAINER = "ray-job-submitter"
+_NOT_INHERITED = ("RAY_", "HTTP", "http", "NO_PROXY", "no_proxy")
+
+
+def submitter_commands(ray_bin: Path, rayjob_submit: Path | None = None) -> dict[str, list[str]]:
+    """What each submitter command runs here: ours (``rayjob-submit``, also for KubeRay's ``/submitter``,
+    which takes the same flags) and a Ray image's ``python`` and ``ray``, from the local Ray venv."""
+    submit = [str(rayjob_submit or Path(sys.executable).with_name("rayjob-submit"))]
+    return {
+        "rayjob-submit": submit,
+        "/submitter": submit,
+        "python": [str(ray_bin / "python")],
+        "ray": [str(ray_bin / "ray")],
+    }
 
 
 def _now() -> str:
@@ -74,6 +95,16 @@ class LocalPodRunner:
         self._home_roots: dict[str, Path] = {}
         self._projected: set[tuple[str, str]] = set()
         self._pending_projections: dict[tuple[str, str], tuple[Any, Path]] = {}
+
+    @classmethod
+    def for_local_ray(
+        cls, api: kubernetes.client.ApiClient, *, proxy_url: str, log_dir: Path, ray_bin: Path
+    ) -> LocalPodRunner:
+        """A runner of every known submitter (:func:`submitter_commands`) whose processes reach the
+        in-cluster dashboard names through ``proxy_url``; nothing of our own Ray or proxy settings leaks."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
+        env.update(HTTP_PROXY=proxy_url, NO_PROXY="127.0.0.1,localhost", PYTHONUNBUFFERED="1")
+        return cls(api, commands=submitter_commands(ray_bin), env=env, log_dir=log_dir)
 
     def project_head_volumes(self, namespace: str, home_root: Path) -> None:
         """Play the kubelet's volume mounts for head pods in ``namespace``: ConfigMap volumes mounted under
@@ -140,8 +171,11 @@ class LocalPodRunner:
         if meta.namespace in self._home_roots and (meta.labels or {}).get("ray.io/node-type") == "head":
             self._project(pod, self._home_roots[meta.namespace])
         containers = pod.spec.containers or []
+        ray_node = NODE_TYPE_LABEL in (meta.labels or {})
         for container in containers:
             command = container.command or []
+            if ray_node and container.name != SIDECAR_CONTAINER:
+                continue  # a Ray container: kwok plays it
             if command and command[0] in self._commands:
                 self._launch(pod, container, sole=len(containers) == 1)
 

@@ -18,6 +18,10 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from rayjob_devenv.waiting import WaitTimeout, wait_for
 
 _PR_SET_PDEATHSIG = 1
 
@@ -140,3 +144,47 @@ def pid_alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
+
+
+class ComponentFailed(RuntimeError):
+    """A wait for a component failed; the message names the culprit and shows its log tail."""
+
+
+def wait_while_alive(
+    probe: Callable[[], object], timeout: float, what: str, *, watched: Sequence[Component], blamed: Component
+) -> None:
+    """Wait for ``probe`` (see :func:`wait_for`), giving up at once when a ``watched`` component exits.
+
+    The culprit named in the error is the first component that exited, else ``blamed``.
+    """
+
+    def dead() -> list[Component]:
+        return [c for c in watched if c.exit_code() is not None]
+
+    def abort() -> str | None:
+        return f"{dead()[0].name} exited" if dead() else None
+
+    try:
+        wait_for(probe, max(0.0, timeout), what, abort=abort)
+    except WaitTimeout as e:
+        culprit = (dead() or [blamed])[0]
+        raise ComponentFailed(culprit.describe_failure(str(e))) from e
+
+
+class StartStop:
+    """A context manager over ``start()`` and ``stop()``."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -22,7 +22,10 @@ def wait_for(
     max_interval: float = 0.5,
     abort: Callable[[], str | None] | None = None,
 ) -> T:
-    """Call ``probe`` until it returns a value other than None/False, and return that value.
+    """Call ``probe`` until it returns a truthy value, and return that value.
+
+    Empty answers (``[]``, ``set()``, ``""``, ``0``) mean "not yet", like None and False: a probe listing
+    the objects it waits for keeps waiting while there are none.
 
     ``abort`` is checked between probes; when it returns a message, waiting stops at once with that
     message (e.g. "the process exited"). On timeout the error names ``what`` and the last probe error.
@@ -35,7 +38,7 @@ def wait_for(
             value = probe()
         except Exception as e:  # the probe's failures are the reason we keep polling
             last_error, value = e, None
-        if value is not None and value is not False:
+        if value:
             return value
         if abort is not None and (reason := abort()) is not None:
             raise WaitTimeout(f"gave up waiting for {what}: {reason}")

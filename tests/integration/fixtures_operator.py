@@ -11,9 +11,7 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import pytest
 from rayjob_devenv.operator_process import OperatorProcess
 from rayjob_devenv.podrunner import LocalPodRunner
 from rayjob_devenv.proxy import ForwardProxy
+from rayjob_devenv.rayhead import find_ray_bin
 from tests.integration.kube import Kube
 
 __all__ = ["kube", "operator", "own_operator", "pod_runner"]
@@ -62,14 +61,11 @@ def _operator_running(request: pytest.FixtureRequest) -> None:
 def pod_runner(
     control_plane: Any, dashboard_proxy: ForwardProxy, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalPodRunner]:
-    submit = [str(Path(sys.executable).with_name("rayjob-submit"))]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "HTTP", "http", "NO_PROXY", "no_proxy"))}
-    env.update(HTTP_PROXY=dashboard_proxy.url, NO_PROXY="127.0.0.1,localhost", PYTHONUNBUFFERED="1")
-    runner = LocalPodRunner(
+    runner = LocalPodRunner.for_local_ray(
         control_plane.api_client,
-        commands={"rayjob-submit": submit, "/submitter": submit},
-        env=env,
+        proxy_url=dashboard_proxy.url,
         log_dir=tmp_path_factory.mktemp("pods"),
+        ray_bin=find_ray_bin(),
     )
     with runner:
         yield runner

@@ -138,18 +138,22 @@ def submitter_command(args: Sequence[str] = ()) -> list[str]:
 
 
 def run_submitter(
-    env: Mapping[str, str], args: Sequence[str] = (), *, timeout: float = SUBMITTER_TIMEOUT
+    env: Mapping[str, str],
+    args: Sequence[str] = (),
+    *,
+    timeout: float = SUBMITTER_TIMEOUT,
+    command: Sequence[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m rayjob_submitter`` to its end (bounded by ``timeout``)."""
-    return subprocess.run(
-        submitter_command(args), env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
-    )
+    """Run ``command`` (default ``python -m rayjob_submitter``) to its end (bounded by ``timeout``)."""
+    argv = list(command) if command is not None else submitter_command(args)
+    return subprocess.run(argv, env=dict(env), capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def start_submitter(env: Mapping[str, str], args: Sequence[str] = ()) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        submitter_command(args), env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+def start_submitter(
+    env: Mapping[str, str], args: Sequence[str] = (), *, command: Sequence[str] | None = None
+) -> subprocess.Popen[str]:
+    argv = list(command) if command is not None else submitter_command(args)
+    return subprocess.Popen(argv, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def finish(process: subprocess.Popen[str], what: str, timeout: float = SUBMITTER_TIMEOUT) -> tuple[str, str]:
@@ -160,6 +164,29 @@ def finish(process: subprocess.Popen[str], what: str, timeout: float = SUBMITTER
         process.kill()
         out, err = process.communicate()
         raise AssertionError(f"the submitter did not exit within {timeout:g}s ({what}):\n{out}\n{err}") from None
+
+
+def stopped_while_running(
+    head: RayHead, submission_id: str, process: subprocess.Popen[str]
+) -> tuple[int | None, str, str]:
+    """Stop the running job of a started submitter; (its exit code, stdout, stderr) once it ended."""
+    try:
+        wait_for_status(head, submission_id, {"RUNNING"})
+        stop_job(head, submission_id)
+        out, err = finish(process, "after the job was stopped", timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+    return process.returncode, out, err
+
+
+def raced_then_retried(
+    env: Mapping[str, str], command: Sequence[str] | None = None
+) -> tuple[list[tuple[int | None, str, str]], subprocess.CompletedProcess[str]]:
+    """Two submitters at once (two pods), then a third after their end (a retried pod)."""
+    racing = [start_submitter(env, command=command), start_submitter(env, command=command)]
+    outcomes = [(process, *finish(process, "racing submitters")) for process in racing]
+    return [(p.returncode, out, err) for p, out, err in outcomes], run_submitter(env, command=command)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 HEAD_TEMPLATE = {
@@ -78,6 +79,16 @@ def entrypoint_failing_first(path: str) -> str:
         "print('second run' if seen else 'first run', flush=True); sys.exit(0 if seen else 1)"
     )
     return f'python -c "{code}"'
+
+
+def entrypoint_until(release: Path, marker: Path, *, limit_seconds: int = 150) -> str:
+    """A shell entrypoint that appends a line to ``marker``, then runs until the test creates ``release``
+    (it fails after ``limit_seconds``, so a broken test never leaves it running)."""
+    polls = limit_seconds * 5
+    return (
+        f"echo ran >> {marker}; echo started; for i in $(seq {polls}); do "
+        f"if [ -e {release} ]; then echo released; exit 0; fi; sleep 0.2; done; echo 'never released'; exit 1"
+    )
 
 
 def sleeping(seconds: float, message: str = "working") -> str:

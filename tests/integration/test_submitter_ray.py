@@ -13,10 +13,11 @@ from tests.integration.fixtures_ray import (
     AWKWARD,
     finish,
     get_job,
+    raced_then_retried,
     ray_call,
     run_submitter,
     start_submitter,
-    stop_job,
+    stopped_while_running,
     submitter_env,
     wait_for_status,
 )
@@ -64,15 +65,9 @@ def test_missing_command_reports_127(ray_head: RayHead, submission_id: str) -> N
 def test_stopped_job_exits_3(ray_head: RayHead, submission_id: str) -> None:
     entrypoint = python_entrypoint('import time; print("sleeping", flush=True); time.sleep(120)')
     process = start_submitter(submitter_env(ray_head.address, submission_id), ["--", entrypoint])
-    try:
-        wait_for_status(ray_head, submission_id, {"RUNNING"})
-        stop_job(ray_head, submission_id)
-        out, err = finish(process, "after the job was stopped", timeout=30)
-    finally:
-        process.kill()
-        process.wait()
+    code, out, err = stopped_while_running(ray_head, submission_id, process)
 
-    assert process.returncode == ExitCode.JOB_STOPPED, (out, err)
+    assert code == ExitCode.JOB_STOPPED, (out, err)
     assert f"job {submission_id!r} STOPPED" in out.strip().splitlines()[-1]
 
 
@@ -81,12 +76,10 @@ def test_same_id_twice_runs_the_job_once(ray_head: RayHead, submission_id: str, 
     entrypoint = f"echo ran >> {marker}; sleep 1"
     env = submitter_env(ray_head.address, submission_id, {"RAY_JOB_ENTRYPOINT": entrypoint})
 
-    racing = [start_submitter(env), start_submitter(env)]  # two pods at once
-    outcomes = [(process, *finish(process, "racing submitters")) for process in racing]
-    again = run_submitter(env)  # a retried pod after the end
+    outcomes, again = raced_then_retried(env)
 
-    for process, out, err in outcomes:
-        assert process.returncode == ExitCode.SUCCEEDED, (out, err)
+    for code, out, err in outcomes:
+        assert code == ExitCode.SUCCEEDED, (out, err)
     assert again.returncode == ExitCode.SUCCEEDED, again
     assert "attaching to it" in again.stderr
     assert marker.read_text().splitlines() == ["ran"]

@@ -14,6 +14,7 @@ from rayjob_operator.builders.submitter import FINAL_EXIT_CODES, build_submitter
 from rayjob_operator.model.raycluster import RayCluster
 from rayjob_operator.model.rayjob import RayJob
 from rayjob_submitter import contract
+from rayjob_submitter.inline import portable_command
 from tests.unit.jobstate import BASE
 
 OPTIONS = PodOptions()
@@ -127,6 +128,54 @@ def test_user_template_is_kept_and_a_custom_command_gets_no_exit_code_rule() -> 
     ]  # not duplicated
     assert manifest["spec"]["backoffLimit"] == 0
     assert len(manifest["spec"]["podFailurePolicy"]["rules"]) == 1
+
+
+KUEUE_TEMPLATE = {
+    "spec": {
+        "restartPolicy": "Never",
+        "containers": [
+            {
+                "name": "ray-job-submitter",
+                "image": "rayproject/ray:2.52.0",
+                "resources": {"requests": {"cpu": "500m", "memory": "200Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+            }
+        ],
+    }
+}
+"""What Kueue writes on admission when the RayJob had no template: the head's image, no command."""
+
+
+def test_template_without_command_in_a_ray_image_runs_the_portable_submitter() -> None:
+    manifest = build_submitter_job(
+        job(submitterPodTemplate=copy.deepcopy(KUEUE_TEMPLATE), entrypoint="echo 'a b' && $X"),
+        job_id="id-1",
+        dashboard_address="addr:8265",
+        cluster=None,
+        image="sub:1",
+    )
+    container = manifest["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == portable_command()
+    assert container["command"][:2] == ["python", "-c"]  # what a Ray image has
+    assert "args" not in container
+    assert (container["image"], container["resources"]) == (
+        "rayproject/ray:2.52.0",
+        KUEUE_TEMPLATE["spec"]["containers"][0]["resources"],  # type: ignore[index]
+    )
+    env = env_of(container)
+    assert env[contract.ENV_ENTRYPOINT] == "echo 'a b' && $X"  # the script reads it, no shell re-splits it
+    assert (env[contract.ENV_DASHBOARD_ADDRESS], env[contract.ENV_SUBMISSION_ID]) == ("addr:8265", "id-1")
+    rules = manifest["spec"]["podFailurePolicy"]["rules"]
+    assert rules[1]["onExitCodes"]["values"] == FINAL_EXIT_CODES  # same exit codes as rayjob-submit
+
+
+def test_template_without_command_in_our_image_runs_rayjob_submit() -> None:
+    template = {"spec": {"containers": [{"name": "mine", "image": "sub:1"}]}}
+    manifest = build_submitter_job(
+        job(submitterPodTemplate=template), job_id="i", dashboard_address="a:1", cluster=None, image="sub:1"
+    )
+    container = manifest["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["rayjob-submit"]
+    assert manifest["spec"]["podFailurePolicy"]["rules"][1]["onExitCodes"]["containerName"] == "mine"
 
 
 def test_template_without_restart_policy_gets_never() -> None:

@@ -153,3 +153,32 @@ def test_kuberay_defaults_are_published() -> None:
     worker = props["rayClusterSpec"]["properties"]["workerGroupSpecs"]["items"]["properties"]
     assert worker["maxReplicas"]["default"] == 2147483647
     assert worker["numOfHosts"]["default"] == 1
+
+
+def _spec_schema(crd: str) -> dict[str, Any]:
+    return _load(crd)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("crd", "path"),
+    [
+        ("ray.io_rayjobs.yaml", ["rayClusterSpec", "headGroupSpec", "template"]),
+        ("ray.io_rayjobs.yaml", ["rayClusterSpec", "workerGroupSpecs", "[]", "template"]),
+        ("ray.io_rayjobs.yaml", ["submitterPodTemplate"]),
+        ("ray.io_rayclusters.yaml", ["headGroupSpec", "template"]),
+    ],
+)
+def test_pod_templates_get_the_container_defaults_kueue_compares(crd: str, path: list[str]) -> None:
+    """Kueue's Workload stores pod templates with Kubernetes' defaults and compares containers field by field."""
+    node = _spec_schema(crd)
+    for key in path:
+        node = node["items"] if key == "[]" else node["properties"][key]
+    spec = node["properties"]["spec"]
+    for containers in ("containers", "initContainers"):
+        container = spec["properties"][containers]["items"]
+        assert container["x-kubernetes-preserve-unknown-fields"] is True  # everything else is kept as written
+        port = container["properties"]["ports"]["items"]["properties"]
+        assert port["protocol"]["default"] == "TCP"
+        env_from = container["properties"]["env"]["items"]["properties"]["valueFrom"]["properties"]
+        assert env_from["secretKeyRef"]["properties"]["name"]["default"] == ""
+        assert container["properties"]["readinessProbe"]["properties"]["grpc"]["properties"]["service"]["default"] == ""

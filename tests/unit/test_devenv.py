@@ -146,6 +146,11 @@ def test_wait_for_returns_the_first_truthy_value() -> None:
     assert wait_for(lambda: next(values), 5, "a value", interval=0.001) == "ready"
 
 
+def test_wait_for_treats_an_empty_answer_as_not_yet() -> None:
+    answers: list[list[str]] = [[], [], ["pod-a"]]
+    assert wait_for(lambda: answers.pop(0), 5, "a pod", interval=0.001) == ["pod-a"]
+
+
 def test_wait_for_names_what_it_waited_for() -> None:
     def failing() -> bool:
         raise ConnectionRefusedError("nope")

@@ -2,7 +2,10 @@
 
 Both run ``rayjob-submit`` (it submits with the fixed id, attaches if the job exists, follows it to the
 end and exits with a code that tells the outcome). A user ``submitterPodTemplate`` is kept as written:
-its first container gets the submitter's environment, and a command only if it has none.
+its first container gets the submitter's environment, and a command only if it has none: ``rayjob-submit``
+in our submitter image, else the portable submitter (``python -c <source>``, same contract and exit codes),
+which any Ray image can run. That is the case of the template Kueue writes on admission (the head's Ray
+image, no command). A template's own command (KubeRay's light-weight ``/submitter``, ...) is left alone.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from rayjob_operator.builders.submission import submitter_env
 from rayjob_operator.model.raycluster import RayCluster
 from rayjob_operator.model.rayjob import RayJob
 from rayjob_submitter.contract import ExitCode
+from rayjob_submitter.inline import is_portable_command, portable_command
 
 SUBMITTER_COMMAND = ["rayjob-submit"]
 # Outcomes a new pod cannot change: the job failed or was stopped, or the input/config is wrong.
@@ -64,10 +68,11 @@ def build_submitter_job(
     pod_spec = template.setdefault("spec", {})
     pod_spec.setdefault("restartPolicy", "Never")  # a Job needs one; KubeRay left such Jobs uncreatable
     container = pod_spec.setdefault("containers", [{}])[0]
-    if not container.get("command"):
-        container["command"] = list(SUBMITTER_COMMAND)
-    ours = container["command"][:1] == SUBMITTER_COMMAND  # its exit codes have the contract's meaning
     container.setdefault("image", image)
+    if not container.get("command"):
+        container["command"] = _default_command(container["image"], submitter_image=image)
+    # Exit codes with the contract's meaning (rayjob-submit or the portable submitter).
+    ours = container["command"][:1] == SUBMITTER_COMMAND or is_portable_command(container["command"])
     container.setdefault("name", constants.SUBMITTER_CONTAINER_NAME)
     env = submitter_env(job, job_id=job_id, dashboard_address=dashboard_address)
     if cluster is not None:
@@ -90,6 +95,11 @@ def build_submitter_job(
         },
         "spec": spec,
     }
+
+
+def _default_command(container_image: str, *, submitter_image: str) -> list[str]:
+    """``rayjob-submit`` in our submitter image; in any other image (a Ray image) the portable submitter."""
+    return list(SUBMITTER_COMMAND) if container_image == submitter_image else portable_command()
 
 
 def _backoff_limit(job: RayJob) -> int:

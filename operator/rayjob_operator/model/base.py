@@ -55,6 +55,8 @@ class Crd:
     rules: tuple[Rule, ...] = ()
     atomic: bool = False
     """``x-kubernetes-list-type: atomic`` (the list is replaced as a whole on apply)."""
+    schema: dict[str, Any] | None = dataclasses.field(default=None, hash=False, compare=False)
+    """A literal schema for the field (e.g. Kubernetes defaults inside otherwise opaque containers)."""
 
 
 def split_annotated(tp: Any) -> tuple[Any, list[Crd]]:
@@ -86,6 +88,7 @@ def merge_markers(markers: list[Crd]) -> Crd:
             max_items=m.max_items if m.max_items is not None else out.max_items,
             rules=out.rules + m.rules,
             atomic=out.atomic or m.atomic,
+            schema=m.schema if m.schema is not None else out.schema,
         )
     return out
 

@@ -10,6 +10,7 @@ does not interpret keep their content (``x-kubernetes-preserve-unknown-fields``)
 
 from __future__ import annotations
 
+import copy
 import enum
 import sys
 import typing
@@ -64,10 +65,20 @@ RAYCLUSTER_COLUMNS = [
 ]
 
 
-def _type_schema(tp: Any, crd: Crd) -> Schema:
-    origin = typing.get_origin(tp)
+def _given_schema(crd: Crd) -> Schema | None:
+    """The schema the markers spell out (a literal one, or an opaque object), if any."""
+    if crd.schema is not None:
+        return copy.deepcopy(crd.schema)
     if crd.opaque:
         return {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    return None
+
+
+def _type_schema(tp: Any, crd: Crd) -> Schema:
+    origin = typing.get_origin(tp)
+    given = _given_schema(crd)
+    if given is not None:
+        return given
     if isinstance(tp, type) and issubclass(tp, KubeModel):
         return object_schema(tp)
     if origin is list:

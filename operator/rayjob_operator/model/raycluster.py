@@ -11,17 +11,22 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field
 
 from rayjob_operator import constants
-from rayjob_operator.model import rules
+from rayjob_operator.model import k8s_defaults, rules
 from rayjob_operator.model.base import Crd, KubeModel, ObjectMeta, Opaque, OpenModel, Rule, Time
 from rayjob_operator.model.enums import AuthMode, ClusterState
 
 INT32_MAX = 2_147_483_647
 
 
-class PodSpec(OpenModel):
-    """Pod spec, kept exactly as given; only containers and restartPolicy are declared (for validation)."""
+Containers = Annotated[list[Opaque], Crd(schema=k8s_defaults.CONTAINERS)]
 
-    containers: list[Opaque] | None = None
+
+class PodSpec(OpenModel):
+    """Pod spec, kept as given (plus the Kubernetes defaults inside containers); containers and restartPolicy
+    are declared for validation."""
+
+    containers: Containers | None = None
+    init_containers: Containers | None = None
     restart_policy: str | None = None
 
 

@@ -77,7 +77,6 @@ class RayJobSpec(KubeModel):
         rules.SUSPEND_REQUIRES_SHUTDOWN,
         rules.TTL_REQUIRES_SHUTDOWN,
         rules.RULES_EXCLUDE_SHUTDOWN,
-        rules.SUSPEND_FORBIDS_CLUSTER_SELECTOR,
         rules.NEEDS_CLUSTER,
         rules.CLUSTER_SELECTOR_NEEDS_NAME,
         rules.CLUSTER_SELECTOR_FORBIDS_SIDECAR,

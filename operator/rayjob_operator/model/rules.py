@@ -126,11 +126,6 @@ RULES_EXCLUDE_SHUTDOWN: Final = Rule(
     "spec.deletionStrategy.deletionRules cannot be combined with spec.shutdownAfterJobFinishes: true",
     f"!({_RULES} && {_SHUTDOWN})",
 )
-SUSPEND_FORBIDS_CLUSTER_SELECTOR: Final = Rule(
-    "suspend-forbids-cluster-selector",
-    "spec.suspend cannot be used with spec.clusterSelector (the existing RayCluster is not the RayJob's to tear down)",
-    f"!({_SUSPEND} && {_SELECTOR})",
-)
 NEEDS_CLUSTER: Final = Rule(
     "needs-cluster",
     "spec.rayClusterSpec is required unless spec.clusterSelector names an existing RayCluster",
@@ -326,6 +321,15 @@ TOKEN_AUTH_NEEDS_RAY_2_52: Final = Rule(
 GROUP_LABELS_VALID: Final = Rule(
     "group-labels-valid", "a group's labels must be valid Kubernetes label keys and values"
 )
+SUSPEND_FORBIDS_CLUSTER_SELECTOR: Final = Rule(
+    "suspend-forbids-cluster-selector",
+    "spec.suspend cannot be used with spec.clusterSelector (the existing RayCluster is not the RayJob's to tear down); "
+    "Kueue sets spec.suspend on every queue-labelled RayJob but never admits one with a clusterSelector: remove the "
+    "kueue.x-k8s.io/queue-name label, or set spec.suspend: false to run it",
+)
+"""Not CEL on purpose: Kueue's webhook suspends such a RayJob before the API server validates it, and a refused
+create would break ``kubectl apply``. As with KubeRay and Kueue, the RayJob is accepted and becomes
+ValidationFailed (which recovers once spec.suspend is false)."""
 WAITING_NEEDS_INTERACTIVE: Final = Rule(
     "waiting-needs-interactive",
     "status.jobDeploymentStatus Waiting is only possible with spec.submissionMode: InteractiveMode",
