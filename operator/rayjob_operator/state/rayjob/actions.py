@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
+from rayjob_operator.model.event_reasons import EventReason
+
 Body = dict[str, Any]
 
 
@@ -79,7 +81,7 @@ class DeleteSelf:
 @dataclasses.dataclass(frozen=True)
 class Emit:
     type: Literal["Normal", "Warning"]
-    reason: str
+    reason: EventReason
     action: str
     note: str
 

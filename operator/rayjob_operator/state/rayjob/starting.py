@@ -7,6 +7,7 @@ from datetime import timedelta
 from rayjob_operator.builders import rayjob as job_builders
 from rayjob_operator.builders import submitter as submitter_builders
 from rayjob_operator.model.enums import ClusterState, JobDeploymentStatus, JobFailedReason, JobStatus, SubmissionMode
+from rayjob_operator.model.event_reasons import EventReason
 from rayjob_operator.model.rayjob import RayJobStatus
 from rayjob_operator.state.rayjob.actions import Action, AddFinalizer, CreateCluster, CreateSubmitter, Emit
 from rayjob_operator.state.rayjob.observation import ClusterView, JobObservation
@@ -105,7 +106,9 @@ def _cluster_not_found(obs: JobObservation, status: RayJobStatus, name: str) -> 
         return fail(obs, status, JobFailedReason.CLUSTER_NOT_FOUND, f"{message} after {obs.timeouts.lost:.0f}s")
     actions: tuple[Action, ...] = ()
     if status.message != message:
-        actions = (Emit("Warning", "RayClusterNotFound", "Validate", f"{message}. It must be created manually"),)
+        actions = (
+            Emit("Warning", EventReason.RAYCLUSTER_NOT_FOUND, "Validate", f"{message}. It must be created manually"),
+        )
     remaining = seconds_until(obs.now, started + timedelta(seconds=obs.timeouts.lost))
     waiting = status.model_copy(update={"message": message})
     return Decision(
