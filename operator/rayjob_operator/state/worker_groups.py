@@ -85,14 +85,15 @@ def plan_group(
     plan = _Group(cluster, group, options)
     listed = set((group.scale_strategy or {}).get("workersToDelete") or [])
     indexed, unindexed = _by_replica(live)
-    taken = {i for p in everyone if (i := pods.index_of(p, pods.REPLICA_INDEX_LABEL)) is not None}
     if group.num_of_hosts > 1:
+        # A replica's index names it (ray.io/worker-group-replica-name): not reused while a pod still holds it.
+        taken = {i for p in everyone if (i := pods.index_of(p, pods.REPLICA_INDEX_LABEL)) is not None}
         return _plan_multi_host(plan, indexed, unindexed, listed, taken)
-    return _plan_single_host(plan, indexed, unindexed, listed, taken)
+    return _plan_single_host(plan, indexed, unindexed, listed)
 
 
 def _plan_single_host(
-    plan: _Group, indexed: dict[int, list[Body]], unindexed: list[Body], listed: set[str], taken: set[int]
+    plan: _Group, indexed: dict[int, list[Body]], unindexed: list[Body], listed: set[str]
 ) -> GroupPlan:
     deletions = _deletions(
         [p for ps in indexed.values() for p in ps if pods.name(p) in listed], "listed in scaleStrategy.workersToDelete"
@@ -110,7 +111,7 @@ def _plan_single_host(
     free = max(0, plan.wanted - len(kept))
     spare = unindexed if autoscaling else unindexed[:free]
     deletions += _deletions(unindexed[len(spare) :], "scaling the group down")
-    creates = plan.new_replicas(max(0, free - len(spare)), taken)
+    creates = plan.new_replicas(max(0, free - len(spare)), set(indexed))
     return GroupPlan(creates, deletions)
 
 
