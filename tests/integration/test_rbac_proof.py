@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import kubernetes
 import pytest
 
 from rayjob_devenv.operator_process import OperatorProcess
@@ -26,6 +27,7 @@ from tests.integration.chart_support import (
 )
 from tests.integration.kube import Kube
 from tests.integration.rayjobs import rayjob
+from tests.integration.test_raycluster import cluster_body
 
 pytestmark = pytest.mark.usefixtures("pod_runner")
 
@@ -88,3 +90,46 @@ def test_with_one_permission_removed_the_run_fails(
     finally:
         process.stop()
         kube.patch("rayjobs", "rbac-broken", {"metadata": {"finalizers": []}})
+
+
+def test_chart_rbac_creates_the_autoscalers_objects_and_the_token_secret(
+    control_plane: Any, dashboard_proxy: ForwardProxy, own_namespace: str, tmp_path: Path
+) -> None:
+    """The Role the operator grants the autoscaler holds nothing the chart does not grant the operator."""
+    docs = render_chart(namespace=own_namespace, values={"watchNamespaces": [own_namespace]})
+    process = operator_as_service_account(control_plane, dashboard_proxy, own_namespace, tmp_path, docs)
+    kube = Kube(control_plane, own_namespace)
+    try:
+        body = cluster_body("rbac-auto", replicas=1, enableInTreeAutoscaling=True, authOptions={"mode": "token"})
+        kube.create("rayclusters", body)
+        kube.wait_cluster_state("rbac-auto", "ready")
+        rbac = kubernetes.client.RbacAuthorizationV1Api(control_plane.api_client)
+        kube.core.read_namespaced_service_account("rbac-auto", own_namespace)
+        rbac.read_namespaced_role("rbac-auto", own_namespace)
+        rbac.read_namespaced_role_binding("rbac-auto", own_namespace)
+        kube.core.read_namespaced_secret("rbac-auto", own_namespace)
+        log = process.log_text()
+        assert "403" not in log and "Forbidden" not in log, process.log_tail()
+    finally:
+        process.stop()
+
+
+def test_a_refused_pod_deletion_is_posted_as_failed_to_delete(
+    control_plane: Any, dashboard_proxy: ForwardProxy, own_namespace: str, tmp_path: Path
+) -> None:
+    docs = render_chart(namespace=own_namespace, values={"watchNamespaces": [own_namespace]})
+    broken = without_permission(docs, Permission("", "pods", "delete"))
+    process = operator_as_service_account(control_plane, dashboard_proxy, own_namespace, tmp_path, broken)
+    kube = Kube(control_plane, own_namespace)
+    try:
+        kube.create("rayclusters", cluster_body("rbac-nodel", replicas=2))
+        kube.wait_cluster_state("rbac-nodel", "ready")
+        groups = (kube.get("rayclusters", "rbac-nodel") or {})["spec"]["workerGroupSpecs"]
+        groups[0]["replicas"] = 1
+        kube.patch("rayclusters", "rbac-nodel", {"spec": {"workerGroupSpecs": groups}})
+        kube.wait(
+            lambda: "FailedToDeleteWorkerPod" in {e.reason for e in kube.events("rbac-nodel")},
+            "a FailedToDeleteWorkerPod event for the refused scale-down",
+        )
+    finally:
+        process.stop()
