@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import re
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,8 @@ import pytest
 
 from rayjob_devenv.operator_process import OperatorProcess
 from rayjob_devenv.ports import reserve_ports
+from rayjob_devenv.proxy import ForwardProxy
+from rayjob_devenv.rayhead import RayHead
 from tests.integration.kube import Kube
 from tests.integration.rayjobs import rayjob
 from tests.integration.test_raycluster import WORKERS, cluster_body, pod_names
@@ -309,3 +312,32 @@ def test_cluster_metrics_are_served_with_kuberays_names_and_labels(own_operator:
     assert float(duration.rsplit(" ", 1)[1]) >= 0
     kube.delete("rayclusters", "met")
     kube.wait(lambda: "kuberay_cluster_provisioned_duration_seconds{" not in _scrape(port), "the series to go")
+
+
+def test_a_rayjob_authenticates_with_the_generated_token(
+    kube: Kube, operator: OperatorProcess, dashboard_proxy: ForwardProxy
+) -> None:
+    """The operator's dashboard client reads the token from the Secret it generated; Ray checks it."""
+    kube.create("rayclusters", cluster_body("authc", replicas=0, authOptions={"mode": "token"}))
+    kube.wait_cluster_state("authc", "ready")
+    token = base64.b64decode(kube.core.read_namespaced_secret("authc", kube.ns).data["auth_token"]).decode()
+    head = RayHead(
+        num_cpus=1,
+        token=token,
+        env={"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"},
+        extra_args=("--node-ip-address=127.0.0.1",),
+    )
+    head.start()
+    route = dashboard_proxy.prepend_route(
+        rf"authc-head-svc\.{re.escape(kube.ns)}\.svc\.cluster\.local:8265", head.address
+    )
+    try:
+        job = rayjob(
+            "authj", submissionMode="HTTPMode", clusterSelector={"ray.io/cluster": "authc"}, rayClusterSpec=None
+        )
+        kube.create("rayjobs", job)
+        status = kube.wait_job("authj", ("Complete", "Failed"))["status"]
+        assert (status["jobDeploymentStatus"], status.get("jobStatus")) == ("Complete", "SUCCEEDED"), status
+    finally:
+        dashboard_proxy.remove_route(route)
+        head.stop()
