@@ -142,25 +142,18 @@ def test_a_complete_multi_host_group_is_left_alone() -> None:
     assert plan(multi_host(1), pods) == ([], [])
 
 
+def two_replicas() -> list[dict[str, Any]]:
+    """Replica 0 on pods a0 and a1, replica 1 on b0 and b1."""
+    return [pod(f"{name}{host}", index=index, host=host) for index, name in enumerate("ab") for host in (0, 1)]
+
+
 def test_workers_to_delete_take_their_whole_replica() -> None:
-    pods = [
-        pod("a0", index=0, host=0),
-        pod("a1", index=0, host=1),
-        pod("b0", index=1, host=0),
-        pod("b1", index=1, host=1),
-    ]
-    c = multi_host(1, scaleStrategy={"workersToDelete": ["b1"]})
-    assert plan(c, pods) == ([], ["b0", "b1"])
+    group = {"replicas": 1, "numOfHosts": 2, "scaleStrategy": {"workersToDelete": ["b1"]}}
+    assert plan(cluster(group=group, enableInTreeAutoscaling=True), two_replicas()) == ([], ["b0", "b1"])
 
 
 def test_multi_host_scale_down_deletes_whole_replicas() -> None:
-    pods = [
-        pod("a0", index=0, host=0),
-        pod("a1", index=0, host=1),
-        pod("b0", index=1, host=0),
-        pod("b1", index=1, host=1),
-    ]
-    assert plan(multi_host(1), pods) == ([], ["b0", "b1"])
+    assert plan(multi_host(1), two_replicas()) == ([], ["b0", "b1"])
 
 
 def test_multi_host_pods_without_a_replica_are_deleted() -> None:

@@ -1,8 +1,8 @@
 """Every reason of an Event the operator posts, in one place (KubeRay's names where KubeRay has one).
 
 Events about a RayCluster come from ``raycluster-controller``, events about a RayJob from
-``rayjob-controller``. The reasons a RayJob fails with (``status.reason``) double as the reasons of the
-Warning event posted when it fails or retries; they are listed last.
+``rayjob-controller``. The reasons a RayJob fails with (``status.reason``, :class:`JobFailedReason`) double as
+the reasons of the Warning event posted when it fails or retries: :data:`Reason` is either.
 """
 
 from __future__ import annotations
@@ -54,20 +54,7 @@ class EventReason(StrEnum):
     FAILED_TO_CREATE_RAYJOB_SUBMITTER = "FailedToCreateRayJobSubmitter"
     DELETED_RAYJOB_SUBMITTER = "DeletedRayJobSubmitter"
     FAILED_TO_DELETE_RAYJOB_SUBMITTER = "FailedToDeleteRayJobSubmitter"
-    # --- RayJob: why an attempt failed (the values of JobFailedReason) ---------------------------------------
-    SUBMISSION_FAILED = "SubmissionFailed"
-    DEADLINE_EXCEEDED = "DeadlineExceeded"
-    PRE_RUNNING_DEADLINE_EXCEEDED = "PreRunningDeadlineExceeded"
-    APP_FAILED = "AppFailed"
-    TRANSITION_GRACE_PERIOD_EXCEEDED = "JobDeploymentStatusTransitionGracePeriodExceeded"
-    JOB_STATUS_CHECK_TIMEOUT_EXCEEDED = "JobStatusCheckTimeoutExceeded"
-    VALIDATION_FAILED = "ValidationFailed"
-    CLUSTER_FAILED = "RayClusterFailed"
-    HEAD_POD_LOST = "HeadPodLost"
-    SUBMITTER_LOST = "SubmitterLost"
-    JOB_NOT_FOUND = "JobNotFound"
 
-    @classmethod
-    def for_failure(cls, reason: JobFailedReason) -> EventReason:
-        """The event reason of a RayJob attempt that failed with ``reason`` (the same word)."""
-        return cls(reason.value)
+
+Reason = EventReason | JobFailedReason
+"""The reason of any event the operator posts: one of the above, or why a RayJob attempt failed."""

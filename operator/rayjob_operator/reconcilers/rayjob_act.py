@@ -19,6 +19,7 @@ from rayjob_operator.dashboard.models import SubmitRequest
 from rayjob_operator.k8s import errors
 from rayjob_operator.k8s import resources as res
 from rayjob_operator.model.event_reasons import EventReason as R
+from rayjob_operator.model.event_reasons import Reason
 from rayjob_operator.model.raycluster import RayCluster
 from rayjob_operator.model.rayjob import RayJob, RayJobStatus
 from rayjob_operator.reconcilers.context import AttemptFailure, Context, Key
@@ -53,7 +54,7 @@ class Actor:
         handler = getattr(self, f"_do_{type(action).__name__}")
         await handler(action)
 
-    def _event(self, type_: str, reason: R, action: str, note: str) -> None:
+    def _event(self, type_: str, reason: Reason, action: str, note: str) -> None:
         self.ctx.job_events.emit(self.body, type=type_, reason=reason, action=action, note=note)  # type: ignore[arg-type]
 
     def _remember_failure(self, kind: str, message: str, *, permanent: bool) -> None:

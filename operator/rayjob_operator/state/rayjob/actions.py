@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
-from rayjob_operator.model.event_reasons import EventReason
+from rayjob_operator.model.event_reasons import Reason
 
 Body = dict[str, Any]
 
@@ -81,7 +81,7 @@ class DeleteSelf:
 @dataclasses.dataclass(frozen=True)
 class Emit:
     type: Literal["Normal", "Warning"]
-    reason: EventReason
+    reason: Reason
     action: str
     note: str
 

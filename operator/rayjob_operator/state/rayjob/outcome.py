@@ -6,7 +6,6 @@ import dataclasses
 from datetime import datetime, timedelta
 
 from rayjob_operator.model.enums import JobDeploymentStatus, JobFailedReason, JobStatus, SubmissionMode
-from rayjob_operator.model.event_reasons import EventReason
 from rayjob_operator.model.rayjob import RayJobStatus
 from rayjob_operator.state.rayjob.actions import Action, Emit, SaveLogs, StopJob
 from rayjob_operator.state.rayjob.observation import JobObservation, RayResult
@@ -70,13 +69,9 @@ def fail(obs: JobObservation, status: RayJobStatus, reason: JobFailedReason, mes
     if retry:
         status = status.model_copy(update={"job_deployment_status": JobDeploymentStatus.RETRYING})
         note = f"Attempt {failed} failed ({reason.value}): {message}; retrying on a new RayCluster"
-        return Decision(
-            status, (*actions, Emit("Warning", EventReason.for_failure(reason), "Retry", note)), requeue_after=0
-        )
+        return Decision(status, (*actions, Emit("Warning", reason, "Retry", note)), requeue_after=0)
     status = status.model_copy(update={"job_deployment_status": JobDeploymentStatus.FAILED, "end_time": obs.now})
-    return Decision(
-        status, (*actions, Emit("Warning", EventReason.for_failure(reason), "Fail", message)), requeue_after=0
-    )
+    return Decision(status, (*actions, Emit("Warning", reason, "Fail", message)), requeue_after=0)
 
 
 def complete(obs: JobObservation, status: RayJobStatus, reason: JobFailedReason | None = None) -> Decision:
