@@ -6,6 +6,11 @@ operator creates the worker pod.
 The Ray head stands in for the head pod: started as KubeRay starts an autoscaling head (``--no-monitor``, the
 autoscaler version's switch), on loopback, with its own ports; the cluster's ``autoscalerOptions.args`` point the
 sidecar at its GCS (``$KUBERAY_GEN_AUTOSCALER_START_CMD --gcs-address ...``).
+
+Autoscaler v1 is what runs here. v2 matches Ray nodes to pods by ``RAY_CLOUD_INSTANCE_ID`` (the pod's name, which
+KubeRay's head pod env sets); the stand-in head has to start before the head pod exists (its GCS port goes into
+the cluster's args), so it cannot carry that name, and v2 never takes it for its head ("Ray node ... has no
+instance id") and does not scale. v2's pod changes are checked in test_raycluster_parity.py and the unit tests.
 """
 
 from __future__ import annotations
