@@ -137,6 +137,8 @@ class RayHead:
     num_gpus: float = 0
     resources: Mapping[str, float] = field(default_factory=dict)
     """Custom Ray resources the head declares (a stand-in for a cluster's rayStartParams)."""
+    extra_args: tuple[str, ...] = ()
+    """More ``ray start`` flags (e.g. ``--no-monitor``, as KubeRay starts the head of an autoscaling cluster)."""
     home_dir: Path | None = None
     """If set, the head sees this directory as ``/home`` (a private mount namespace), so files a pod mounts
     under /home (e.g. a ConfigMap at /home/ray/samples) can be placed where its entrypoint expects them."""
@@ -176,7 +178,8 @@ class RayHead:
         block = free_port_block(len(NAMED_PORTS) + len(EXTRA_PORT_ENVS) + WORKER_PORTS)
         self.ports = dict(zip(NAMED_PORTS + EXTRA_PORT_ENVS, block, strict=False))
         workers = block[len(self.ports) :]
-        command = [str(ray_bin / "ray"), "start", "--head", "--block", *self._flags(workers[0], workers[-1])]
+        flags = [*self._flags(workers[0], workers[-1]), *self.extra_args]
+        command = [str(ray_bin / "ray"), "start", "--head", "--block", *flags]
         if self.home_dir is not None:
             command = _in_private_home(command, self.home_dir)
         with self.log_path.open("wb") as log:

@@ -5,7 +5,12 @@ KubeRay's names and labels are kept, so existing dashboards work:
 - ``kuberay_job_execution_duration_seconds{name,namespace,uid,job_deployment_status,retry_count}``: set when
   an attempt ends (Complete, Failed or Retrying) to the seconds since its ``startTime``;
 - ``kuberay_job_info{name,namespace,uid}`` and ``kuberay_job_deployment_status{name,namespace,uid,deployment_status}``:
-  one series per RayJob, read from the cache at scrape time.
+  one series per RayJob, read from the cache at scrape time;
+- ``kuberay_cluster_info{name,namespace,uid,owner_kind}`` (``owner_kind``: the ``ray.io/originated-from-crd``
+  label, else ``None``) and ``kuberay_cluster_condition_provisioned{name,namespace,uid,condition}``
+  (``condition``: ``true``/``false``): one series per RayCluster, read from the cache at scrape time;
+- ``kuberay_cluster_provisioned_duration_seconds{name,namespace,uid}``: set when ``RayClusterProvisioned``
+  first becomes true, to the seconds since the RayCluster was created; removed with the RayCluster.
 
 Ours: reconcile counts, errors and durations per kind, the number of RayJobs per deployment status,
 state transitions, dashboard polls, and the work-queue depth.
@@ -23,6 +28,9 @@ from prometheus_client.registry import Collector
 
 Body = dict[str, Any]
 DURATION_LABELS = ("name", "namespace", "uid", "job_deployment_status", "retry_count")
+CLUSTER_LABELS = ("name", "namespace", "uid")
+PROVISIONED = "RayClusterProvisioned"
+ORIGINATED_FROM_CRD = "ray.io/originated-from-crd"
 
 
 class _CacheCollector(Collector):
@@ -56,6 +64,36 @@ class _CacheCollector(Collector):
         yield from (info, state, per_status)
 
 
+def _provisioned(body: Body) -> bool:
+    conditions = (body.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == PROVISIONED and c.get("status") == "True" for c in conditions)
+
+
+class _ClusterCollector(Collector):
+    """``kuberay_cluster_info`` and ``kuberay_cluster_condition_provisioned``, from the RayCluster cache."""
+
+    def __init__(self, rayclusters: Callable[[], Iterable[Body]]) -> None:
+        self._rayclusters = rayclusters
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        info = GaugeMetricFamily(
+            "kuberay_cluster_info",
+            "Metadata information about RayCluster custom resources",
+            labels=[*CLUSTER_LABELS, "owner_kind"],
+        )
+        provisioned = GaugeMetricFamily(
+            "kuberay_cluster_condition_provisioned",
+            "Indicates whether the RayCluster is provisioned",
+            labels=[*CLUSTER_LABELS, "condition"],
+        )
+        for body in self._rayclusters():
+            meta = body.get("metadata") or {}
+            ident = [str(meta.get("name")), str(meta.get("namespace")), str(meta.get("uid"))]
+            info.add_metric([*ident, str((meta.get("labels") or {}).get(ORIGINATED_FROM_CRD) or "None")], 1)
+            provisioned.add_metric([*ident, "true" if _provisioned(body) else "false"], 1)
+        yield from (info, provisioned)
+
+
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -64,6 +102,13 @@ class Metrics:
             "kuberay_job_execution_duration_seconds",
             "Seconds from the start of a RayJob attempt to its end (Complete, Failed or Retrying)",
             DURATION_LABELS,
+            registry=r,
+        )
+        self.cluster_provisioned = Gauge(
+            "kuberay_cluster_provisioned_duration_seconds",
+            "The time, in seconds, when a RayCluster's `RayClusterProvisioned` status transitions from false"
+            " (or unset) to true",
+            CLUSTER_LABELS,
             registry=r,
         )
         self.reconciles = Counter("rayjob_operator_reconciles", "Reconciles run", ["kind"], registry=r)
@@ -86,18 +131,30 @@ class Metrics:
         self.polls = Counter("rayjob_operator_dashboard_polls", "Dashboard job queries", ["result"], registry=r)
         self.queue_depth = Gauge("rayjob_operator_queue_depth", "Keys waiting in a work queue", ["kind"], registry=r)
 
-    def watch_cache(self, rayjobs: Callable[[], Iterable[Body]]) -> None:
+    def watch_cache(
+        self, rayjobs: Callable[[], Iterable[Body]], rayclusters: Callable[[], Iterable[Body]] | None = None
+    ) -> None:
         self.registry.register(_CacheCollector(rayjobs))
+        if rayclusters is not None:
+            self.registry.register(_ClusterCollector(rayclusters))
+
+    def forget_cluster(self, namespace: str, name: str) -> None:
+        """Drop the provisioning series of a RayCluster that is gone."""
+        _remove_series(self.cluster_provisioned, CLUSTER_LABELS, namespace, name)
 
     def forget_job(self, namespace: str, name: str) -> None:
         """Drop the duration series of a RayJob that is gone (as KubeRay does)."""
-        for labels in list(_series_labels(self.job_duration)):
-            if labels.get("namespace") == namespace and labels.get("name") == name:
-                self.job_duration.remove(*(labels[k] for k in DURATION_LABELS))
+        _remove_series(self.job_duration, DURATION_LABELS, namespace, name)
 
     def serve(self, port: int) -> None:
         if port:
             start_http_server(port, registry=self.registry)
+
+
+def _remove_series(gauge: Gauge, keys: tuple[str, ...], namespace: str, name: str) -> None:
+    for labels in list(_series_labels(gauge)):
+        if labels.get("namespace") == namespace and labels.get("name") == name:
+            gauge.remove(*(labels[k] for k in keys))
 
 
 def _series_labels(gauge: Gauge) -> Iterator[dict[str, str]]:

@@ -54,12 +54,16 @@ APPLICATION = {
     *(Permission("ray.io", "rayclusters", v) for v in ("get", "create", "patch", "delete")),
     Permission("ray.io", "rayclusters/status", "update"),
     Permission("ray.io", "rayclusters/finalizers", "update"),
-    *(Permission("", "pods", v) for v in ("create", "delete")),
+    *(Permission("", "pods", v) for v in ("create", "delete", "get", "patch")),
+    Permission("", "pods/resize", "patch"),
+    *(Permission("", "serviceaccounts", v) for v in ("get", "create")),
+    Permission("rbac.authorization.k8s.io", "roles", "create"),
+    Permission("rbac.authorization.k8s.io", "rolebindings", "create"),
     *(Permission("", "services", v) for v in ("get", "create", "update")),
     *(Permission("batch", "jobs", v) for v in ("get", "create", "delete")),
     Permission("events.k8s.io", "events", "create"),
     *(Permission("", "configmaps", v) for v in ("create", "update")),
-    Permission("", "secrets", "get"),
+    *(Permission("", "secrets", v) for v in ("get", "create")),
 }
 EXPECTED = FRAMEWORK | APPLICATION
 NAMESPACE_WATCH = {Permission("", "namespaces", "list"), Permission("", "namespaces", "watch")}

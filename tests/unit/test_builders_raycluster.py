@@ -229,7 +229,7 @@ def test_multi_host_labels() -> None:
     assert named[constants.LABEL_WORKER_REPLICA_NAME] == "small-xk2p9"
 
 
-def test_user_cannot_override_kuberay_labels() -> None:
+def test_user_labels_override_all_but_node_type_group_cluster_and_created_by() -> None:
     mine = {
         constants.LABEL_NODE_TYPE: "x",
         constants.LABEL_GROUP: "x",
@@ -237,19 +237,32 @@ def test_user_cannot_override_kuberay_labels() -> None:
         constants.LABEL_IDENTIFIER: "x",
         constants.LABEL_IS_RAY_NODE: "no",
         constants.LABEL_APP_NAME: "x",
+        constants.LABEL_APP_CREATED_BY: "someone",
         constants.LABEL_WORKER_REPLICA_INDEX: "9",
         "keep": "me",
     }
     cluster = _cluster(group={"labels": mine})
     labels = _worker(cluster)["metadata"]["labels"]
     assert labels["keep"] == "me"
+    # KubeRay's three protected labels, and created-by, which the operator's pod watch selects on
     assert labels[constants.LABEL_NODE_TYPE] == "worker"
     assert labels[constants.LABEL_GROUP] == "small"
     assert labels[constants.LABEL_CLUSTER] == "c"
-    assert labels[constants.LABEL_IDENTIFIER] == "c-worker"
-    assert labels[constants.LABEL_IS_RAY_NODE] == "yes"
-    assert labels[constants.LABEL_APP_NAME] == "kuberay"
+    assert labels[constants.LABEL_APP_CREATED_BY] == "kuberay-operator"
+    # the rest is the user's, as in KubeRay
+    assert labels[constants.LABEL_IDENTIFIER] == "x"
+    assert labels[constants.LABEL_IS_RAY_NODE] == "no"
+    assert labels[constants.LABEL_APP_NAME] == "x"
+    # multi-host indexing is set after the user's labels
     assert labels[constants.LABEL_WORKER_REPLICA_INDEX] == "0"
+
+
+def test_head_template_labels_override_kuberay_labels_too() -> None:
+    template = {"metadata": {"labels": {constants.LABEL_IDENTIFIER: "mine", constants.LABEL_NODE_TYPE: "worker"}}}
+    template["spec"] = {"containers": [{"name": "ray-head", "image": "i"}]}
+    labels = _head(_cluster(head_group={"template": template}))["metadata"]["labels"]
+    assert labels[constants.LABEL_IDENTIFIER] == "mine"
+    assert labels[constants.LABEL_NODE_TYPE] == "head"
 
 
 def test_generate_names_are_truncated_and_lower_cased() -> None:
@@ -595,12 +608,11 @@ def test_user_probes_kept_and_switch_off() -> None:
 # --- other containers, autoscaler, errors --------------------------------------------------------------------
 
 
-def test_no_autoscaler_sidecar_even_when_enabled() -> None:
-    # The in-tree autoscaler is not supported yet: no sidecar, no --no-monitor.
-    cluster = _cluster(spec={"enableInTreeAutoscaling": True})
-    pod = _head(cluster)
+def test_no_autoscaler_sidecar_without_in_tree_autoscaling() -> None:
+    pod = _head(_cluster())
     assert [c["name"] for c in pod["spec"]["containers"]] == ["ray-head"]
     assert "no-monitor" not in _ray(pod)["args"][0]
+    assert "serviceAccountName" not in pod["spec"]
 
 
 def test_sidecar_submitter_passes_through() -> None:

@@ -46,11 +46,10 @@ def test_head_service_name_default_and_override() -> None:
     assert services.head_service_name(custom) == "mine"
 
 
-def test_long_cluster_names_are_clipped_like_kuberay() -> None:
-    name = "a" * 45
-    svc = services.head_service_name(_cluster(name=name))
-    assert len(svc) == 50
-    assert svc.endswith("-head-svc")
+def test_long_cluster_names_are_not_clipped_like_kuberay() -> None:
+    name = "a" * 53  # the longest name a RayJob's cluster gets
+    assert services.head_service_name(_cluster(name=name)) == name + "-head-svc"
+    assert services.head_service_fqdn(_cluster(name=name), options=OPTIONS).startswith(name + "-head-svc.ns.svc")
 
 
 def test_dashboard_port_and_address() -> None:
@@ -237,7 +236,12 @@ def test_headless_service_for_multi_host_groups() -> None:
     assert service is not None
     assert service["metadata"]["name"] == "c-headless"
     assert service["metadata"]["namespace"] == "ns"
-    assert service["metadata"]["labels"] == {constants.LABEL_HEADLESS_WORKER_SVC: "c"}
+    assert service["metadata"]["labels"] == {
+        constants.LABEL_HEADLESS_WORKER_SVC: "c",
+        # what the operator's Service watch selects on: without it a re-list drops the Service from the cache
+        constants.LABEL_APP_CREATED_BY: constants.CREATED_BY_VALUE,
+        constants.LABEL_APP_NAME: constants.APP_NAME_VALUE,
+    }
     assert service["metadata"]["ownerReferences"][0]["kind"] == "RayCluster"
     assert service["spec"] == {
         "type": "ClusterIP",

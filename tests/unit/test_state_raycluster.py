@@ -10,7 +10,8 @@ from rayjob_operator import constants
 from rayjob_operator.builders.options import PodOptions
 from rayjob_operator.model.enums import ClusterState
 from rayjob_operator.model.raycluster import RayCluster
-from rayjob_operator.state.raycluster import ClusterObservation, compute_status, plan_children
+from rayjob_operator.state.raycluster import ClusterObservation, plan_children
+from rayjob_operator.state.raycluster_status import compute_status
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 OPTIONS = PodOptions()

@@ -104,10 +104,25 @@ else). "application:" rules serve the reconcilers' reads and writes.
 - apiGroups: ["ray.io"]
   resources: ["rayclusters"]
   verbs: ["get", "create", "patch", "delete"]
-# application: RayCluster reconciler: head and worker pods.
+# application: RayCluster reconciler: head and worker pods. get and patch are not used by the operator
+# itself: it may only grant the autoscaler's Role (below) what it holds (RBAC escalation prevention).
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["create", "delete"]
+  verbs: ["create", "delete", "get", "patch"]
+# application: granted to the autoscaler's Role (in-place pod resize), so held by the operator.
+- apiGroups: [""]
+  resources: ["pods/resize"]
+  verbs: ["patch"]
+# application: RayCluster reconciler, enableInTreeAutoscaling: the autoscaler's ServiceAccount, Role and
+# RoleBinding (get: a ServiceAccount named in the head template must exist).
+- apiGroups: [""]
+  resources: ["serviceaccounts"]
+  verbs: ["get", "create"]
+# application: the autoscaler's Role (pods get/list/watch/patch, pods/resize patch, rayclusters get/patch)
+# and its RoleBinding to the ServiceAccount.
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["roles", "rolebindings"]
+  verbs: ["create"]
 # application: head Services (get when one exists already; update re-points <rayjob>-head-svc after a retry).
 - apiGroups: [""]
   resources: ["services"]
@@ -124,10 +139,11 @@ else). "application:" rules serve the reconcilers' reads and writes.
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["create", "update"]
-# application: the Ray auth token of clusters with token authentication.
+# application: the Ray auth token of clusters with token authentication (create: the Secret the
+# RayCluster reconciler generates when authOptions.secretName is not set).
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get"]
+  verbs: ["get", "create"]
 {{- end -}}
 
 {{/* One env var; numbers keep their form (no 1e+06). */}}

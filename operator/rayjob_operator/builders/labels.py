@@ -66,8 +66,15 @@ def worker_selector(cluster_name: str) -> dict[str, str]:
     return {constants.LABEL_CLUSTER: cluster_name, constants.LABEL_NODE_TYPE: constants.NODE_TYPE_WORKER}
 
 
+PROTECTED_POD_LABELS = frozenset(
+    {constants.LABEL_NODE_TYPE, constants.LABEL_GROUP, constants.LABEL_CLUSTER, constants.LABEL_APP_CREATED_BY}
+)
+"""Pod labels the user's template and group labels cannot override: KubeRay's three, plus created-by,
+which the operator's pod watch selects on (KubeRay watches pods by ray.io/node-type instead)."""
+
+
 def cluster_pod_labels(cluster_name: str, *, node_type: str, group_name: str) -> dict[str, str]:
-    """The labels KubeRay puts on every Ray pod; users cannot override them."""
+    """The labels KubeRay puts on every Ray pod."""
     return {
         constants.LABEL_IS_RAY_NODE: "yes",
         constants.LABEL_CLUSTER: cluster_name,
@@ -76,6 +83,15 @@ def cluster_pod_labels(cluster_name: str, *, node_type: str, group_name: str) ->
         constants.LABEL_IDENTIFIER: identifier(cluster_name, node_type),
         **common_labels(),
     }
+
+
+def ray_pod_labels(
+    cluster_name: str, *, node_type: str, group_name: str, user: Mapping[str, str] | None
+) -> dict[str, str]:
+    """KubeRay's pod labels, then the user's (template and group labels) on top, except the protected ones."""
+    merged = cluster_pod_labels(cluster_name, node_type=node_type, group_name=group_name)
+    merged.update({k: v for k, v in (user or {}).items() if k not in PROTECTED_POD_LABELS})
+    return merged
 
 
 def merge_labels(*layers: Mapping[str, str] | None) -> dict[str, str]:

@@ -13,13 +13,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rayjob_operator import constants
+from rayjob_operator.builders import auth
 from rayjob_operator.model.enums import AuthMode
 from rayjob_operator.model.raycluster import RayCluster
 
 WAIT_GCS_READY = "wait-gcs-ready"
 SHARED_MEMORY_VOLUME = "shared-mem"
 SHARED_MEMORY_PATH = "/dev/shm"
-AUTH_TOKEN_SECRET_KEY = "auth_token"
 INIT_CONTAINER_RESOURCES = {"cpu": "200m", "memory": "256Mi"}
 HTTP_HEALTH_MIN_RAY = (2, 53)
 HEALTH_PATH = "/api/healthz"
@@ -100,11 +100,10 @@ def init_container_env(env: RayEnv) -> list[dict[str, Any]]:
 
 def auth_env(cluster: RayCluster, *, cluster_name: str) -> list[dict[str, Any]]:
     """``RAY_AUTH_MODE=token`` and ``RAY_AUTH_TOKEN`` from the auth Secret, when token auth is on."""
-    auth = cluster.spec.auth_options
-    if auth is None or auth.mode != AuthMode.TOKEN:
+    if not auth.token_auth_enabled(cluster.spec):
         return []
-    secret = auth.secret_name or cluster_name
-    token = {"secretKeyRef": {"name": secret, "key": AUTH_TOKEN_SECRET_KEY}}
+    secret = auth.auth_secret_name(cluster.spec, cluster_name)
+    token = {"secretKeyRef": {"name": secret, "key": auth.AUTH_TOKEN_SECRET_KEY}}
     return [_value("RAY_AUTH_MODE", AuthMode.TOKEN.value), {"name": "RAY_AUTH_TOKEN", "valueFrom": token}]
 
 

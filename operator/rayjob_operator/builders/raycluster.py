@@ -6,9 +6,7 @@ worker's ``wait-gcs-ready`` init container). What the user already set is never 
 KubeRay's own labels. Only container[0], the Ray container, is touched; other containers (such as
 the SidecarMode submitter, added before this builder runs) pass through.
 
-Not supported yet: the in-tree autoscaler. With ``enableInTreeAutoscaling`` KubeRay adds an
-``autoscaler`` sidecar to the head (and ``--no-monitor``); these builders add neither, so the
-cluster keeps its spec'd replicas.
+With ``enableInTreeAutoscaling`` the head also gets the autoscaler sidecar (see :mod:`autoscaler`).
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rayjob_operator import constants
-from rayjob_operator.builders import labels, pod_parts, ray_start, services
+from rayjob_operator.builders import autoscaler, labels, pod_parts, ray_start, services
 from rayjob_operator.builders.options import PodOptions
 from rayjob_operator.model.raycluster import PodTemplate, RayCluster, WorkerGroupSpec
 
@@ -130,13 +128,17 @@ def build_head_pod(cluster: RayCluster, *, options: PodOptions) -> Manifest:
     )
     if not ray.get("ports"):
         pod_parts.add_ports(ray, services.default_head_ports(cluster))
+    if cluster.spec.autoscaling:
+        params["no-monitor"] = "true"  # the sidecar is the monitor: the head's own would not know Kubernetes
+        autoscaler.add_to_head(cluster, spec, auth_env=pod_parts.auth_env(cluster, cluster_name=name))
     overwrite = _overwrite_requested(cluster, metadata)
     _common_injections(cluster, spec, params, head=True, overwrite=overwrite, options=options)
     spec.setdefault("restartPolicy", "Always")
-    pod_labels = labels.merge_labels(
-        metadata.get("labels"),
-        head.labels,
-        labels.cluster_pod_labels(name, node_type=constants.NODE_TYPE_HEAD, group_name=constants.HEAD_GROUP_NAME),
+    pod_labels = labels.ray_pod_labels(
+        name,
+        node_type=constants.NODE_TYPE_HEAD,
+        group_name=constants.HEAD_GROUP_NAME,
+        user=labels.merge_labels(metadata.get("labels"), head.labels),
     )
     generate_name = labels.pod_generate_name(name, constants.NODE_TYPE_HEAD)
     return _finish(cluster, metadata, spec, generate_name=generate_name, pod_labels=pod_labels)
@@ -150,12 +152,11 @@ def _worker_labels(
     if group.num_of_hosts > 1:
         indexing[constants.LABEL_WORKER_REPLICA_NAME] = labels.check_label_value(replica.name)
         indexing[constants.LABEL_REPLICA_HOST_INDEX] = str(replica.host_index)
-    return labels.merge_labels(
-        metadata.get("labels"),
-        group.labels,
-        labels.cluster_pod_labels(name, node_type=constants.NODE_TYPE_WORKER, group_name=group.group_name),
-        indexing,
+    user = labels.merge_labels(metadata.get("labels"), group.labels)
+    pod_labels = labels.ray_pod_labels(
+        name, node_type=constants.NODE_TYPE_WORKER, group_name=group.group_name, user=user
     )
+    return {**pod_labels, **indexing}
 
 
 def build_worker_pod(
@@ -190,6 +191,8 @@ def build_worker_pod(
     )
     overwrite = _overwrite_requested(cluster, metadata)
     _common_injections(cluster, spec, params, head=False, overwrite=overwrite, options=options)
+    if autoscaler.uses_v2(cluster):
+        spec["restartPolicy"] = "Never"
     replica = pod_parts.Replica(
         index=replica_index, host_index=host_index, name=replica_name or f"{group.group_name}-{replica_index}"
     )

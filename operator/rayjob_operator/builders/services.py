@@ -33,12 +33,13 @@ def cluster_namespace(cluster: RayCluster) -> str:
 
 
 def head_service_name(cluster: RayCluster) -> str:
-    """``headGroupSpec.headService.metadata.name`` if set, else ``<cluster>-head-svc`` (clipped as KubeRay)."""
+    """``headGroupSpec.headService.metadata.name`` if set, else ``<cluster>-head-svc``, never clipped
+    (KubeRay's ``GenerateHeadServiceName``)."""
     override = cluster.spec.head_group_spec.head_service or {}
     custom = (override.get("metadata") or {}).get("name")
     if custom:
         return str(custom)
-    return labels.check_name(cluster_name(cluster) + constants.HEAD_SERVICE_SUFFIX)
+    return cluster_name(cluster) + constants.HEAD_SERVICE_SUFFIX
 
 
 def head_service_fqdn(cluster: RayCluster, *, options: PodOptions) -> str:
@@ -187,7 +188,11 @@ def headless_worker_service_name(cluster: RayCluster) -> str:
 
 
 def build_headless_worker_service(cluster: RayCluster) -> Manifest | None:
-    """``<cluster>-headless`` selecting every worker, for peer DNS in multi-host groups; ``None`` without them."""
+    """``<cluster>-headless`` selecting every worker, for peer DNS in multi-host groups; ``None`` without them.
+
+    Besides KubeRay's ``ray.io/headless-worker-svc`` it carries the created-by label the operator's Service
+    watch selects on, so that the Service stays in the operator's cache across re-lists.
+    """
     if not any(group.num_of_hosts > 1 for group in cluster.spec.worker_groups()):
         return None
     name = cluster_name(cluster)
@@ -197,7 +202,7 @@ def build_headless_worker_service(cluster: RayCluster) -> Manifest | None:
         "metadata": {
             "name": headless_worker_service_name(cluster),
             "namespace": cluster_namespace(cluster),
-            "labels": {constants.LABEL_HEADLESS_WORKER_SVC: name},
+            "labels": {constants.LABEL_HEADLESS_WORKER_SVC: name, **labels.common_labels()},
             "ownerReferences": [labels.owner_reference(cluster, kind=constants.RAYCLUSTER_KIND)],
         },
         "spec": {

@@ -106,3 +106,18 @@ class ClusterState(StrEnum):
 class AuthMode(StrEnum):
     DISABLED = "disabled"
     TOKEN = "token"
+
+
+class AutoscalerVersion(StrEnum):
+    """``autoscalerOptions.version``; unset lets the Ray version decide (v2 from Ray 2.47)."""
+
+    V1 = "v1"
+    V2 = "v2"
+
+
+class UpscalingMode(StrEnum):
+    """``autoscalerOptions.upscalingMode``: read by the Ray autoscaler, not by the operator."""
+
+    DEFAULT = "Default"
+    AGGRESSIVE = "Aggressive"
+    CONSERVATIVE = "Conservative"

@@ -13,7 +13,7 @@ from pydantic import Field
 from rayjob_operator import constants
 from rayjob_operator.model import k8s_defaults, rules
 from rayjob_operator.model.base import Crd, KubeModel, ObjectMeta, Opaque, OpenModel, Rule, Time
-from rayjob_operator.model.enums import AuthMode, ClusterState
+from rayjob_operator.model.enums import AuthMode, AutoscalerVersion, ClusterState, UpscalingMode
 
 INT32_MAX = 2_147_483_647
 
@@ -93,15 +93,44 @@ class WorkerGroupSpec(KubeModel):
     resources: dict[str, str] | None = None
     labels: dict[str, str] | None = None
 
-    def desired_pods(self) -> int:
-        """Pods this group should have: replicas x numOfHosts, or 0 while the group is suspended.
+    def desired_replicas(self, *, autoscaling: bool) -> int:
+        """Replicas this group should have: 0 while suspended; with the autoscaler on, replicas clamped
+        into [minReplicas, maxReplicas] as KubeRay does.
 
-        Unlike KubeRay, replicas is not clamped into [minReplicas, maxReplicas]: Kueue reserves quota
-        for exactly replicas x numOfHosts pods, and the pods we create must match what it admitted.
+        Without the autoscaler replicas is not clamped (unlike KubeRay): Kueue reserves quota for exactly
+        replicas x numOfHosts pods, and the pods we create must match what it admitted.
         """
         if self.suspend:
             return 0
-        return self.replicas * self.num_of_hosts
+        if autoscaling:
+            return min(max(self.replicas, self.min_replicas), self.max_replicas)
+        return self.replicas
+
+    def desired_pods(self, *, autoscaling: bool = False) -> int:
+        """Pods this group should have: its desired replicas x numOfHosts."""
+        return self.desired_replicas(autoscaling=autoscaling) * self.num_of_hosts
+
+
+class AutoscalerOptions(OpenModel):
+    """How the in-tree autoscaler sidecar is built and behaves (fields KubeRay does not read are kept)."""
+
+    version: Annotated[AutoscalerVersion, Crd(enum=True)] | None = None
+    """v1 or v2; unset lets the Ray version decide."""
+    idle_timeout_seconds: Annotated[int, Crd(rules=(rules.AUTOSCALER_IDLE_TIMEOUT_NON_NEGATIVE,))] | None = None
+    """Seconds a worker stays idle before the autoscaler removes it (read by the autoscaler, default 60)."""
+    upscaling_mode: Annotated[UpscalingMode, Crd(enum=True)] | None = None
+    image: str | None = None
+    """Image of the autoscaler container; default: the head's Ray image."""
+    image_pull_policy: str | None = None
+    resources: Opaque | None = None
+    """Resources of the autoscaler container; default 500m CPU and 512Mi memory (requests and limits)."""
+    security_context: Opaque | None = None
+    env: list[Opaque] | None = None
+    env_from: list[Opaque] | None = None
+    volume_mounts: list[Opaque] | None = None
+    command: list[str] | None = None
+    """Replaces the generated command (``$KUBERAY_GEN_AUTOSCALER_START_CMD`` holds it)."""
+    args: list[str] | None = None
 
 
 class AuthOptions(KubeModel):
@@ -118,7 +147,7 @@ class RayClusterSpec(KubeModel):
     ray_version: str | None = None
     """Ray version of the images (used for version-dependent behaviour)."""
     enable_in_tree_autoscaling: bool | None = None
-    autoscaler_options: Opaque | None = None
+    autoscaler_options: AutoscalerOptions | None = None
     head_service_annotations: dict[str, str] | None = None
     gcs_fault_tolerance_options: Opaque | None = None
     auth_options: AuthOptions | None = None
@@ -132,6 +161,11 @@ class RayClusterSpec(KubeModel):
 
     def worker_groups(self) -> list[WorkerGroupSpec]:
         return list(self.worker_group_specs or [])
+
+    @property
+    def autoscaling(self) -> bool:
+        """``enableInTreeAutoscaling: true``: the autoscaler sidecar decides the replicas."""
+        return bool(self.enable_in_tree_autoscaling)
 
 
 class Condition(KubeModel):

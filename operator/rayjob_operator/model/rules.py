@@ -295,6 +295,10 @@ SUSPEND_WORKERS_WITH_AUTOSCALING: Final = Rule(
     " && self.workerGroupSpecs.exists(w, has(w.suspend) && w.suspend))",
 )
 
+AUTOSCALER_IDLE_TIMEOUT_NON_NEGATIVE: Final = Rule(
+    "autoscaler-idle-timeout-non-negative", "autoscalerOptions.idleTimeoutSeconds must be 0 or greater", "self >= 0"
+)
+
 # --- checked by the controller only (no CEL form) --------------------------------------------------------
 RUNTIME_ENV_YAML_MAPPING: Final = Rule(
     "runtime-env-yaml-mapping", "spec.runtimeEnvYAML must be a YAML mapping (the Ray runtime_env)"
@@ -333,4 +337,53 @@ ValidationFailed (which recovers once spec.suspend is false)."""
 WAITING_NEEDS_INTERACTIVE: Final = Rule(
     "waiting-needs-interactive",
     "status.jobDeploymentStatus Waiting is only possible with spec.submissionMode: InteractiveMode",
+)
+
+# --- the in-tree autoscaler (KubeRay's ValidateRayClusterSpec) ---------------------------------------------
+_V2_ENV = "RAY_enable_autoscaler_v2"
+AUTOSCALER_VERSION_AND_ENV: Final = Rule(
+    "autoscaler-version-and-env",
+    f"autoscalerOptions.version and the head container's env {_V2_ENV} are both set;"
+    " use only autoscalerOptions.version",
+)
+AUTOSCALER_V2_ENV_WITHOUT_AUTOSCALING: Final = Rule(
+    "autoscaler-v2-env-without-autoscaling",
+    f"the head container's env {_V2_ENV} is true but enableInTreeAutoscaling is not; set enableInTreeAutoscaling: true",
+)
+AUTOSCALER_V2_RESTART_NEVER: Final = Rule(
+    "autoscaler-v2-restart-never",
+    "with autoscaler v2 the restartPolicy of the head and worker pod templates must be Never (or unset)",
+)
+AUTOSCALER_GENERATED_COMMAND_RESERVED: Final = Rule(
+    "autoscaler-generated-command-reserved",
+    "autoscalerOptions.env must not set KUBERAY_GEN_AUTOSCALER_START_CMD (the operator sets it)",
+)
+GROUP_IDLE_TIMEOUT_NEEDS_V2: Final = Rule(
+    "group-idle-timeout-needs-v2",
+    "workerGroupSpecs[].idleTimeoutSeconds needs the autoscaler (enableInTreeAutoscaling: true) in version v2"
+    " and must be 0 or greater",
+)
+
+# --- options the operator cannot honour yet (refused instead of ignored) ------------------------------------
+GCS_FAULT_TOLERANCE_UNSUPPORTED: Final = Rule(
+    "gcs-fault-tolerance-unsupported",
+    "gcsFaultToleranceOptions is not supported by rayjob-operator yet (the head would run without GCS fault"
+    " tolerance); remove it",
+)
+TLS_UNSUPPORTED: Final = Rule(
+    "tls-unsupported",
+    "tlsOptions is not supported by rayjob-operator yet (Ray would run without TLS); remove it",
+)
+NETWORK_POLICY_UNSUPPORTED: Final = Rule(
+    "network-policy-unsupported",
+    "networkPolicy is not supported by rayjob-operator yet (no NetworkPolicy would be created); remove it",
+)
+INGRESS_UNSUPPORTED: Final = Rule(
+    "ingress-unsupported",
+    "headGroupSpec.enableIngress is not supported by rayjob-operator yet (no Ingress would be created);"
+    " remove it or set it to false",
+)
+HISTORY_SERVER_UNSUPPORTED: Final = Rule(
+    "history-server-unsupported",
+    "historyServerOptions is not supported by rayjob-operator yet (no log collector would run); remove it",
 )

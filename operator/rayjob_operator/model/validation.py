@@ -15,8 +15,10 @@ import pydantic
 from rayjob_operator import constants
 from rayjob_operator.model import rules
 from rayjob_operator.model.base import Crd, KubeModel, Rule, merge_markers, split_annotated
+from rayjob_operator.model.cluster_rules import cluster_controller_violations
 from rayjob_operator.model.controller_rules import controller_only_violations, labels_violations
 from rayjob_operator.model.enums import DeletionPolicyType, JobDeploymentStatus, SubmissionMode
+from rayjob_operator.model.event_reasons import EventReason
 from rayjob_operator.model.raycluster import HeadGroupSpec, RayClusterSpec, WorkerGroupSpec
 from rayjob_operator.model.rayjob import DeletionStrategy, RayJob, RayJobSpec
 from rayjob_operator.model.violation import Violation
@@ -31,8 +33,10 @@ _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
 class InvalidSpec(Exception):
     """A RayJob that can never run as written; the message names each field and rule."""
 
-    def __init__(self, violations: list[Violation]) -> None:
+    def __init__(self, violations: list[Violation], *, reason: EventReason = EventReason.INVALID_RAYJOB_SPEC) -> None:
         self.violations = violations
+        self.reason = reason
+        """The event reason, after the part that is invalid (as KubeRay: metadata, then spec, then status)."""
         super().__init__("; ".join(str(v) for v in violations))
 
     @property
@@ -46,9 +50,16 @@ def validate_rayjob(body: Mapping[str, Any]) -> RayJob:
         job = RayJob.model_validate(body)
     except pydantic.ValidationError as exc:
         raise InvalidSpec(list(_schema_violations(exc))) from None
-    violations = [*_metadata_violations(job), *spec_violations(job.spec), *_status_violations(job)]
-    if violations:
-        raise InvalidSpec(violations)
+    metadata, spec, status = list(_metadata_violations(job)), spec_violations(job.spec), list(_status_violations(job))
+    if metadata or spec or status:
+        reason = (
+            EventReason.INVALID_RAYJOB_METADATA
+            if metadata
+            else EventReason.INVALID_RAYJOB_SPEC
+            if spec
+            else EventReason.INVALID_RAYJOB_STATUS
+        )
+        raise InvalidSpec([*metadata, *spec, *status], reason=reason)
     return job
 
 
@@ -74,6 +85,7 @@ def cluster_spec_violations(spec: RayClusterSpec) -> list[Violation]:
     if duplicates:
         found.append(Violation(rules.WORKER_GROUP_NAMES_UNIQUE, ", ".join(duplicates)))
     found += labels_violations(spec)
+    found += cluster_controller_violations(spec)
     return found
 
 

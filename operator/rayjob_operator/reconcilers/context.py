@@ -50,6 +50,9 @@ class Context:
     failures: dict[Key, AttemptFailure] = dataclasses.field(default_factory=dict)
     tokens: dict[Key, str | None] = dataclasses.field(default_factory=dict)
     """Ray auth token per (namespace, RayCluster); None for a cluster without token auth."""
+    ensured: dict[tuple[str, str, str, str], float] = dataclasses.field(default_factory=dict)
+    """(namespace, RayCluster uid, kind, name) of a created-once child known to exist -> when it was seen
+    (monotonic seconds); looked at again after ``config.resync_seconds``."""
 
     @property
     def pod_options(self) -> PodOptions:

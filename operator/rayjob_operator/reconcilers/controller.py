@@ -48,7 +48,7 @@ class Controller:
         cluster_queue: WorkQueue[Key] = WorkQueue("raycluster")
         job_queue: WorkQueue[Key] = WorkQueue("rayjob")
         self.metrics = Metrics()
-        self.metrics.watch_cache(self.store.cache(res.RAYJOBS).all)
+        self.metrics.watch_cache(self.store.cache(res.RAYJOBS).all, self.store.cache(res.RAYCLUSTERS).all)
         self.dashboard = DashboardClient(
             timeout=config.dashboard_timeout_seconds, max_connections=config.poll_concurrency
         )

@@ -12,12 +12,14 @@ import logging
 from typing import Any
 
 from rayjob_operator import constants
+from rayjob_operator.builders import auth
 from rayjob_operator.builders.logs import build_log_configmap
 from rayjob_operator.dashboard import errors as dash_errors
 from rayjob_operator.dashboard.models import SubmitRequest
 from rayjob_operator.k8s import errors
 from rayjob_operator.k8s import resources as res
-from rayjob_operator.model.enums import AuthMode
+from rayjob_operator.model.event_reasons import EventReason as R
+from rayjob_operator.model.event_reasons import Reason
 from rayjob_operator.model.raycluster import RayCluster
 from rayjob_operator.model.rayjob import RayJob, RayJobStatus
 from rayjob_operator.reconcilers.context import AttemptFailure, Context, Key
@@ -47,7 +49,7 @@ class Actor:
         handler = getattr(self, f"_do_{type(action).__name__}")
         await handler(action)
 
-    def _event(self, type_: str, reason: str, action: str, note: str) -> None:
+    def _event(self, type_: str, reason: Reason, action: str, note: str) -> None:
         self.ctx.job_events.emit(self.body, type=type_, reason=reason, action=action, note=note)  # type: ignore[arg-type]
 
     def _remember_failure(self, kind: str, message: str, *, permanent: bool) -> None:
@@ -69,12 +71,12 @@ class Actor:
             res.RAYCLUSTERS,
             action.manifest,
             kind="RayCluster",
-            created=("CreatedRayCluster", "Created RayCluster"),
-            failed=("FailedToCreateRayCluster", "Failed to create RayCluster"),
+            created=(R.CREATED_RAYCLUSTER, "Created RayCluster"),
+            failed=(R.FAILED_TO_CREATE_RAYCLUSTER, "Failed to create RayCluster"),
         )
 
     async def _create_child(
-        self, resource: res.Resource, manifest: Body, *, kind: str, created: tuple[str, str], failed: tuple[str, str]
+        self, resource: res.Resource, manifest: Body, *, kind: str, created: tuple[R, str], failed: tuple[R, str]
     ) -> None:
         """Create a child; one the API server refuses is remembered, and fails the attempt at the next decide."""
         name = manifest["metadata"]["name"]
@@ -90,9 +92,23 @@ class Actor:
         if new:
             self._event("Normal", created[0], "Create", f"{created[1]} {self.namespace}/{name}")
 
+    async def _delete_child(self, resource: res.Resource, name: str, *, deleted: tuple[R, str], failed: R) -> None:
+        """Delete a child; a refusal is posted as a Warning and raised (the reconcile is retried)."""
+        try:
+            gone = await self.ctx.store.delete(resource, self.namespace, name)
+        except errors.KubeError as exc:
+            self._event("Warning", failed, "Delete", f"Failed to delete {resource.kind} {self.namespace}/{name}: {exc}")
+            raise
+        if not gone:
+            self._event("Normal", deleted[0], "Delete", f"{deleted[1]} {self.namespace}/{name}")
+
     async def _do_DeleteCluster(self, action: a.DeleteCluster) -> None:
-        if not await self.ctx.store.delete(res.RAYCLUSTERS, self.namespace, action.name):
-            self._event("Normal", "DeletedRayCluster", "Delete", f"Deleted cluster {self.namespace}/{action.name}")
+        await self._delete_child(
+            res.RAYCLUSTERS,
+            action.name,
+            deleted=(R.DELETED_RAYCLUSTER, "Deleted cluster"),
+            failed=R.FAILED_TO_DELETE_RAYCLUSTER,
+        )
 
     async def _do_SuspendWorkers(self, action: a.SuspendWorkers) -> None:
         cluster = self.ctx.store.get(res.RAYCLUSTERS, self.namespace, action.name)
@@ -106,7 +122,7 @@ class Actor:
         await self.ctx.store.patch(res.RAYCLUSTERS, self.namespace, action.name, ops, kind="json")
         self._event(
             "Normal",
-            "UpdatedRayCluster",
+            R.UPDATED_RAYCLUSTER,
             "Update",
             f"Suspended the worker groups of RayCluster {self.namespace}/{action.name} (DeleteWorkers)",
         )
@@ -116,15 +132,17 @@ class Actor:
             res.JOBS,
             action.manifest,
             kind="Job",
-            created=("CreatedRayJobSubmitter", "Created Kubernetes Job"),
-            failed=("FailedToCreateRayJobSubmitter", "Failed to create new Kubernetes Job"),
+            created=(R.CREATED_RAYJOB_SUBMITTER, "Created Kubernetes Job"),
+            failed=(R.FAILED_TO_CREATE_RAYJOB_SUBMITTER, "Failed to create new Kubernetes Job"),
         )
 
     async def _do_DeleteSubmitter(self, action: a.DeleteSubmitter) -> None:
-        if not await self.ctx.store.delete(res.JOBS, self.namespace, action.name):
-            self._event(
-                "Normal", "DeletedRayJobSubmitter", "Delete", f"Deleted Kubernetes Job {self.namespace}/{action.name}"
-            )
+        await self._delete_child(
+            res.JOBS,
+            action.name,
+            deleted=(R.DELETED_RAYJOB_SUBMITTER, "Deleted Kubernetes Job"),
+            failed=R.FAILED_TO_DELETE_RAYJOB_SUBMITTER,
+        )
 
     async def _do_EnsureJobService(self, action: a.EnsureJobService) -> None:
         name = action.manifest["metadata"]["name"]
@@ -132,12 +150,12 @@ class Actor:
         if existing is None:
             _, created = await self.ctx.store.create(res.SERVICES, self.namespace, action.manifest)
             if created:
-                self._event("Normal", "CreatedService", "Create", f"Created service {self.namespace}/{name}")
+                self._event("Normal", R.CREATED_SERVICE, "Create", f"Created service {self.namespace}/{name}")
             return
         spec = {**action.manifest["spec"], "clusterIP": existing["spec"].get("clusterIP")}  # immutable once set
         metadata = {**action.manifest["metadata"], "resourceVersion": existing["metadata"]["resourceVersion"]}
         await self.ctx.store.replace(res.SERVICES, {**action.manifest, "metadata": metadata, "spec": spec})
-        self._event("Normal", "UpdatedService", "Update", f"Pointed service {self.namespace}/{name} at the new head")
+        self._event("Normal", R.UPDATED_SERVICE, "Update", f"Pointed service {self.namespace}/{name} at the new head")
 
     async def _do_DeleteSelf(self, _: a.DeleteSelf) -> None:
         logger.info("RayJob %s/%s: deleting itself (deletion policy)", *self.key)
@@ -201,12 +219,16 @@ async def dashboard_token(ctx: Context, job: RayJob) -> str | None:
         return ctx.tokens[(namespace, name)]
     cluster_body = ctx.store.get(res.RAYCLUSTERS, namespace, name)
     spec = RayCluster.model_validate(cluster_body).spec if cluster_body else job.spec.ray_cluster_spec
-    auth = spec.auth_options if spec else None
+    enabled = spec is not None and auth.token_auth_enabled(spec)
     token = None
-    if auth is not None and auth.mode == AuthMode.TOKEN:
-        secret = await ctx.store.client.get(res.SECRETS, namespace, auth.secret_name or name)
-        raw = (secret.get("data") or {}).get("auth_token")
+    if spec is not None and enabled:
+        try:
+            secret = await ctx.store.client.get(res.SECRETS, namespace, auth.auth_secret_name(spec, name))
+        except errors.NotFound:
+            return None  # the RayCluster reconcile has not created it yet: ask again next time
+        raw = (secret.get("data") or {}).get(auth.AUTH_TOKEN_SECRET_KEY)
         token = base64.b64decode(raw).decode() if raw else None
-    if cluster_body is not None:  # not decided from the RayJob's template alone: the cluster may differ
+    # Remembered only when decided from the cluster itself (the RayJob's template may differ) and final.
+    if cluster_body is not None and (token is not None or not enabled):
         ctx.tokens[(namespace, name)] = token
     return token

@@ -111,6 +111,9 @@ class Store:
                 await self._relist(watched)
             except errors.KubeError as exc:
                 logger.warning("Re-listing %s failed: %s", watched.resource.plural, exc)
+        logger.info(
+            "Re-listed the watched objects: %s", ", ".join(f"{len(c)} {r.plural}" for r, c in self._caches.items())
+        )
 
     async def _relist(self, watched: Watched) -> None:
         cache = self._caches[watched.resource]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
+from rayjob_operator.model.event_reasons import Reason
+
 Body = dict[str, Any]
 
 
@@ -79,7 +81,7 @@ class DeleteSelf:
 @dataclasses.dataclass(frozen=True)
 class Emit:
     type: Literal["Normal", "Warning"]
-    reason: str
+    reason: Reason
     action: str
     note: str
 

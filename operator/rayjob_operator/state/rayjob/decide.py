@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rayjob_operator.model.enums import JobDeploymentStatus, JobFailedReason
+from rayjob_operator.model.event_reasons import EventReason
 from rayjob_operator.model.rayjob import RayJobStatus
 from rayjob_operator.state.conditions import set_condition
 from rayjob_operator.state.rayjob.actions import Action, DeleteCluster, DeleteSubmitter, Emit, StopJob
@@ -39,7 +40,7 @@ CONDITIONS = {"Complete": S.COMPLETE, "Failed": S.FAILED, "Suspended": S.SUSPEND
 def decide(obs: JobObservation) -> Decision:
     state = state_of(current(obs))
     if obs.invalid is not None and not state.is_terminal:
-        decision = _validation_failed(obs, str(obs.invalid))
+        decision = _validation_failed(obs, str(obs.invalid), obs.invalid.reason)
     elif state == S.VALIDATION_FAILED:
         decision = Decision(reset(current(obs), S.NEW), requeue_after=0)  # the spec was fixed: start over
     else:
@@ -47,7 +48,7 @@ def decide(obs: JobObservation) -> Decision:
     return _finalize(obs, decision)
 
 
-def _validation_failed(obs: JobObservation, message: str) -> Decision:
+def _validation_failed(obs: JobObservation, message: str, reason: EventReason) -> Decision:
     """Terminal until the spec is fixed; whatever already exists is cleaned up."""
     status = current(obs)
     actions: list[Action] = []
@@ -59,7 +60,7 @@ def _validation_failed(obs: JobObservation, message: str) -> Decision:
         actions.append(DeleteSubmitter(obs.job.metadata.name or ""))
     if status.job_deployment_status != S.VALIDATION_FAILED or status.message != message:
         note = f"{obs.job.metadata.namespace}/{obs.job.metadata.name}: {message}"
-        actions.append(Emit("Warning", "InvalidRayJobSpec", "Validate", note))
+        actions.append(Emit("Warning", reason, "Validate", note))
     failed = status.model_copy(
         update={
             "job_deployment_status": S.VALIDATION_FAILED,

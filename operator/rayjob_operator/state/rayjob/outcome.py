@@ -73,9 +73,9 @@ def fail(obs: JobObservation, status: RayJobStatus, reason: JobFailedReason, mes
     if retry:
         status = status.model_copy(update={"job_deployment_status": JobDeploymentStatus.RETRYING})
         note = f"Attempt {failed} failed ({reason.value}): {message}; retrying on a new RayCluster"
-        return Decision(status, (*actions, Emit("Warning", reason.value, "Retry", note)), requeue_after=0)
+        return Decision(status, (*actions, Emit("Warning", reason, "Retry", note)), requeue_after=0)
     status = status.model_copy(update={"job_deployment_status": JobDeploymentStatus.FAILED, "end_time": obs.now})
-    return Decision(status, (*actions, Emit("Warning", reason.value, "Fail", message)), requeue_after=0)
+    return Decision(status, (*actions, Emit("Warning", reason, "Fail", message)), requeue_after=0)
 
 
 def complete(obs: JobObservation, status: RayJobStatus, reason: JobFailedReason | None = None) -> Decision:

@@ -8,6 +8,7 @@ from rayjob_operator.builders import rayjob as job_builders
 from rayjob_operator.builders import submission
 from rayjob_operator.builders import submitter as submitter_builders
 from rayjob_operator.model.enums import ClusterState, JobDeploymentStatus, JobFailedReason, JobStatus, SubmissionMode
+from rayjob_operator.model.event_reasons import EventReason
 from rayjob_operator.model.rayjob import RayJobStatus
 from rayjob_operator.state.rayjob.actions import Action, AddFinalizer, CreateCluster, CreateSubmitter, Emit, SubmitJob
 from rayjob_operator.state.rayjob.observation import ClusterView, JobObservation
@@ -109,7 +110,9 @@ def _cluster_not_found(obs: JobObservation, status: RayJobStatus, name: str) -> 
         return fail(obs, status, JobFailedReason.CLUSTER_NOT_FOUND, f"{message} after {obs.timeouts.lost:.0f}s")
     actions: tuple[Action, ...] = ()
     if status.message != message:
-        actions = (Emit("Warning", "RayClusterNotFound", "Validate", f"{message}. It must be created manually"),)
+        actions = (
+            Emit("Warning", EventReason.RAYCLUSTER_NOT_FOUND, "Validate", f"{message}. It must be created manually"),
+        )
     remaining = seconds_until(obs.now, started + timedelta(seconds=obs.timeouts.lost))
     waiting = status.model_copy(update={"message": message})
     return Decision(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from rayjob_operator.model.enums import JobDeploymentStatus
+from rayjob_operator.model.event_reasons import EventReason
 from rayjob_operator.model.rayjob import RayJobStatus
 from rayjob_operator.state.rayjob.actions import Action, DeleteCluster, DeleteSubmitter, Emit, StopJob
 from rayjob_operator.state.rayjob.observation import JobObservation
@@ -68,7 +69,7 @@ def _pods_abandoned(obs: JobObservation) -> Emit:
         f"Pods {', '.join(sorted(obs.pods_left))} still terminate {obs.timeouts.teardown_pods:.0f}s after "
         "their deletion; no longer waiting for them"
     )
-    return Emit("Warning", "PodsStillTerminating", "Delete", note)
+    return Emit("Warning", EventReason.PODS_STILL_TERMINATING, "Delete", note)
 
 
 def suspended(obs: JobObservation) -> Decision:
