@@ -195,7 +195,8 @@ class LoadgenState:
             if counters is not None:
                 counters.faults += 1
             if fault is Fault.ERROR:
-                return Answer(500, f"Traceback (most recent call last):\n  loadgen chaos: injected {kind} error\n")
+                text = f"Traceback (most recent call last):\n  loadgen chaos: injected {kind} error\n"
+                return Answer(500, text, fault=fault)
         answer = self._answer(kind, job_id, body, counters, client=client, now=now)
         if answer.status == 404:
             self.not_found += 1
