@@ -5,12 +5,13 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=scripts/bootstrap.sh
 source scripts/bootstrap.sh
 
 stamp="$root/.venv/.bench-$(sha256sum pyproject.toml | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
     echo "[bench] installing the benchmark's extras into .venv" >&2
-    .venv/bin/python -m pip install --quiet -e "$root[dev,bench]"
+    .venv/bin/python -m pip install --quiet -e "${root}[dev,bench]"
     rm -f "$root"/.venv/.bench-*
     touch "$stamp"
 fi

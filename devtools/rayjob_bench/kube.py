@@ -11,7 +11,6 @@ import ssl
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import aiohttp
@@ -33,38 +32,26 @@ def split_lines(buffer: bytes, chunk: bytes) -> tuple[list[bytes], bytes]:
     return [line for line in lines if line.strip()], rest
 
 
+def kube_session(*, ca_file: Path, cert_file: Path, key_file: Path, connections: int = 64) -> aiohttp.ClientSession:
+    """An HTTP session to the API server: TLS with a client certificate, one pool of ``connections``."""
+    context = ssl.create_default_context(cafile=str(ca_file))
+    context.load_cert_chain(str(cert_file), str(key_file))
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(ssl=context, limit=connections),
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+    )
+
+
 class AsyncKube:
-    def __init__(self, server: str, *, ca_file: Path, cert_file: Path, key_file: Path, connections: int = 64) -> None:
+    """Requests to one API server over a session made by :func:`kube_session` (the caller closes it)."""
+
+    def __init__(self, server: str, session: aiohttp.ClientSession) -> None:
         self.server = server.rstrip("/")
-        self._ssl = ssl.create_default_context(cafile=str(ca_file))
-        self._ssl.load_cert_chain(str(cert_file), str(key_file))
-        self._connections = connections
-        self._session: aiohttp.ClientSession | None = None
-
-    async def __aenter__(self) -> AsyncKube:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=self._ssl, limit=self._connections),
-                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
-            )
-        return self._session
+        self._session = session
 
     async def request(self, method: str, path: str, body: Any = None) -> tuple[int, str]:
-        async with self._http().request(method, self.server + path, json=body) as response:
+        async with self._session.request(method, self.server + path, json=body) as response:
             return response.status, await response.text()
 
     async def call(self, method: str, path: str, body: Any = None) -> Any:
@@ -98,7 +85,7 @@ class AsyncKube:
             **(query or {}),
         }
         url = f"{self.server}{path}?{urllib.parse.urlencode(params)}"
-        async with self._http().get(url) as response:
+        async with self._session.get(url) as response:
             if response.status != 200:
                 raise KubeError("WATCH", path, response.status, await response.text())
             rest = b""

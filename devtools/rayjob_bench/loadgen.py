@@ -5,11 +5,12 @@ It runs in its own process so its CPU is measured apart and its event loop never
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from rayjob_devenv.binaries import REPO_ROOT
@@ -33,15 +34,6 @@ class LoadgenProcess:
         env = {"PYTHONPATH": str(REPO_ROOT / "devtools"), "PATH": "/usr/bin:/bin"}
         self._component = Component("loadgen-dashboard", argv, run_dir / "loadgen-dashboard.log", env)
         self.port = 0
-
-    def __enter__(self) -> LoadgenProcess:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         self._ready_file.unlink(missing_ok=True)
@@ -74,3 +66,14 @@ class LoadgenProcess:
         finally:
             connection.close()
         return result
+
+
+@contextlib.contextmanager
+def running_loadgen(run_dir: Path, *, duration: float, extra_args: tuple[str, ...] = ()) -> Iterator[LoadgenProcess]:
+    """A started load generator, stopped on exit."""
+    process = LoadgenProcess(run_dir, duration=duration, extra_args=extra_args)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from rayjob_bench import apicounts, workload
 from rayjob_bench.config import BenchConfig, Mode, OperatorName
-from rayjob_bench.loadgen import LoadgenProcess
+from rayjob_bench.loadgen import running_loadgen
 from rayjob_bench.observations import RawRun
 from rayjob_bench.operators import KubeRayBuild, crds_for, make_operator
-from rayjob_bench.window import Window
+from rayjob_bench.window import Stage, measure
 from rayjob_devenv.components import FakeNode
 from rayjob_devenv.controlplane import LocalControlPlane
 from rayjob_devenv.kubeconfig import render_kubeconfig, write_kubeconfig
@@ -81,7 +81,7 @@ class Run:
         ) as cp:
             for namespace in workload.namespace_names(self.config.namespaces):
                 cp.api.call("POST", "/api/v1/namespaces", {"metadata": {"name": namespace}})
-            with LoadgenProcess(self.run_dir, duration=self.config.job_seconds) as fake:
+            with running_loadgen(self.run_dir, duration=self.config.job_seconds) as fake:
                 operator = make_operator(
                     self.operator_name,
                     kubeconfig=operator_kubeconfig(cp, self.run_dir / "operator.kubeconfig"),
@@ -92,7 +92,8 @@ class Run:
                 operator.start()
                 try:
                     time.sleep(self.config.warmup_seconds)  # the operator idles before the window opens
-                    raw = asyncio.run(Window(self.config, self.mode, cp, fake, operator).measure(self.manifests))
+                    stage = Stage(self.config, self.mode, cp, fake, operator)
+                    raw = asyncio.run(measure(stage, self.manifests))
                 finally:
                     operator.stop()
                 raw.loadgen = fake.stats()

@@ -7,6 +7,7 @@ The harness's watch stamps each RayJob's transitions; in K8sJobMode a second wat
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import resource
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ import aiohttp
 
 from rayjob_bench import apicounts, workload
 from rayjob_bench.config import BenchConfig, Mode
-from rayjob_bench.kube import AsyncKube, watch_forever
+from rayjob_bench.kube import AsyncKube, kube_session, watch_forever
 from rayjob_bench.loadgen import LoadgenProcess
 from rayjob_bench.observations import RawRun, Snapshot
 from rayjob_bench.operators import OperatorUnderTest
@@ -41,26 +42,37 @@ def harness_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """What a window measures: the running environment of one run."""
+
+    config: BenchConfig
+    mode: Mode
+    cp: LocalControlPlane
+    fake: LoadgenProcess
+    operator: OperatorUnderTest
+
+
+async def measure(stage: Stage, manifests: list[dict[str, Any]]) -> RawRun:
+    """Create ``manifests`` and observe them to the end (the harness's own API session is the admin's)."""
+    pki = stage.cp.pki
+    async with kube_session(ca_file=pki.ca_cert, cert_file=pki.admin_cert, key_file=pki.admin_key) as session:
+        return await Window(stage, AsyncKube(stage.cp.server, session)).measure(manifests)
+
+
 class Window:
-    def __init__(
-        self,
-        config: BenchConfig,
-        mode: Mode,
-        cp: LocalControlPlane,
-        fake: LoadgenProcess,
-        operator: OperatorUnderTest,
-    ) -> None:
-        self.config = config
-        self.mode = mode
-        self.cp = cp
-        self.fake = fake
-        self.operator = operator
+    def __init__(self, stage: Stage, kube: AsyncKube) -> None:
+        self.config = stage.config
+        self.mode = stage.mode
+        self.cp = stage.cp
+        self.fake = stage.fake
+        self.operator = stage.operator
+        self.kube = kube
         self.tracker = PeakTracker()
         self.all_done = asyncio.Event()
-        self.kube = AsyncKube(cp.server, ca_file=cp.pki.ca_cert, cert_file=cp.pki.admin_cert, key_file=cp.pki.admin_key)
 
     async def measure(self, manifests: list[dict[str, Any]]) -> RawRun:
-        async with self.kube, aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession() as http:
             timelines = Timelines(object_key(m) for m in manifests)
             standin = SubmitterStandIn(lambda job_id: self._submit(http, job_id))
             load_before = load_average()
