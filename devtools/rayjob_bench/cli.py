@@ -83,8 +83,10 @@ def run_all(config: BenchConfig, out: Path, kuberay: KubeRayBuild | None) -> lis
     reports = []
     for mode, operator in config.runs():
         logger.info("run %s %s: N=%d (load average %s)", mode.value, operator.value, config.n, load_average())
-        raw = Run(config, mode, operator, out / "runs" / f"{mode.short}-{operator.value}", kuberay).execute()
+        run_dir = out / "runs" / f"{mode.short}-{operator.value}"
+        raw = Run(config, mode, operator, run_dir, kuberay).execute()
         report = RunReport(operator, mode, config.n, results.figures(raw), results.details(raw))
+        (run_dir / "report.json").write_text(json.dumps(report.to_json(), indent=1) + "\n")  # kept if a later run fails
         for problem in raw.problems:
             logger.warning("run %s %s: %s", mode.value, operator.value, problem)
         logger.info("run %s %s: %s", mode.value, operator.value, json.dumps(report.figures))
