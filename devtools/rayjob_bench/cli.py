@@ -43,6 +43,12 @@ def parse_args(argv: list[str] | None) -> tuple[BenchConfig, Path | None]:
     parser.add_argument("--out", type=Path, default=defaults.out_dir, help="results root (default %(default)s)")
     parser.add_argument("--kuberay-dir", type=Path, help="a KubeRay build (default: hack/kuberay/build.sh)")
     parser.add_argument("--keep-audit-log", action="store_true", help="keep each run's API audit log")
+    parser.add_argument(
+        "--loadgen-arg",
+        action="append",
+        default=[],
+        help="an option for the load-generator dashboard, e.g. --loadgen-arg=--reset-rate=0.05 (repeatable)",
+    )
     args = parser.parse_args(argv)
     try:
         config = BenchConfig(
@@ -56,6 +62,7 @@ def parse_args(argv: list[str] | None) -> tuple[BenchConfig, Path | None]:
             timeout_seconds=args.timeout,
             out_dir=args.out,
             keep_audit_log=args.keep_audit_log,
+            loadgen_args=tuple(args.loadgen_arg),
         )
     except ValueError as error:
         parser.error(str(error))

@@ -71,6 +71,8 @@ class BenchConfig:
     """Deadline, after the last terminal RayJob, for every RayCluster to be gone."""
     sample_interval_seconds: float = 0.5
     out_dir: Path = Path("bench/results")
+    loadgen_args: tuple[str, ...] = ()
+    """Extra options of the load-generator dashboard, e.g. ``--error-rate=0.05`` (the chaos run)."""
     keep_audit_log: bool = False
     """Keep each run's audit log (large at N = 1,000) next to its other logs."""
 

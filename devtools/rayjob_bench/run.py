@@ -81,7 +81,10 @@ class Run:
         ) as cp:
             for namespace in workload.namespace_names(self.config.namespaces):
                 cp.api.call("POST", "/api/v1/namespaces", {"metadata": {"name": namespace}})
-            with running_loadgen(self.run_dir, duration=self.config.job_seconds) as fake:
+            loadgen = running_loadgen(
+                self.run_dir, duration=self.config.job_seconds, extra_args=self.config.loadgen_args
+            )
+            with loadgen as fake:
                 operator = make_operator(
                     self.operator_name,
                     kubeconfig=operator_kubeconfig(cp, self.run_dir / "operator.kubeconfig"),

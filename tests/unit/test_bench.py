@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from rayjob_bench import apicounts, procstats, results, stats, timeline, workload
+from rayjob_bench.cli import parse_args
 from rayjob_bench.config import BenchConfig, Mode, OperatorName, parse_modes, parse_operators
 from rayjob_bench.kube import split_lines
 from rayjob_bench.observations import RawRun, Snapshot
@@ -300,3 +301,14 @@ def test_the_json_document_round_trips() -> None:
     assert doc["runs"][0]["details"]["completions_s"] == [7.5, 8.5]
     assert doc["ratios_ours_over"]["HTTPMode"]["kuberay"]["makespan_s"] == pytest.approx(0.85)
     assert doc["metrics"]["lag_p99_s"] == "status lag p99 (s)"
+
+
+def test_the_command_line_builds_the_config() -> None:
+    config, kuberay_dir = parse_args(
+        ["--n", "20", "--modes", "http", "--operators", "ours,kuberay", "--loadgen-arg=--reset-rate=0.05"]
+    )
+    assert (config.n, config.modes, config.operators) == (20, (Mode.HTTP,), (OperatorName.OURS, OperatorName.KUBERAY))
+    assert config.loadgen_args == ("--reset-rate=0.05",)
+    assert kuberay_dir is None
+    with pytest.raises(SystemExit):
+        parse_args(["--n", "0"])
