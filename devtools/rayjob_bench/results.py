@@ -131,5 +131,6 @@ def details(raw: RawRun) -> dict[str, Any]:
         "load_average_before": raw.load_before,
         "load_average_after": raw.load_after,
         "window_s": raw.after.at - raw.before.at,
+        "started_epoch": raw.started,  # the origin of completions_s, to line them up with the logs
         "completions_s": [round(t, 3) for t in timeline.completion_curve(jobs, raw.started)],
     }
