@@ -1,4 +1,4 @@
-.PHONY: test unit up run
+.PHONY: test unit up run bench
 test:            ## every gate: lint, types, contracts, unit and integration tests (what CI runs)
 	scripts/test.sh
 unit:            ## the fast loop: unit tests only
@@ -7,3 +7,8 @@ up:              ## a local control plane (etcd, kube-apiserver, controller-mana
 	scripts/bootstrap.sh && PYTHONPATH=devtools .venv/bin/python -m rayjob_devenv up $(ARGS)
 run:             ## a RayJob end to end (K8sJobMode and HTTPMode) on a local control plane and a real Ray head; ARGS=--keep to stay up
 	scripts/bootstrap.sh && PYTHONPATH=devtools .venv/bin/python -m rayjob_devenv run $(ARGS)
+N ?= 100
+MODES ?= http,k8sjob
+OPERATORS ?= ours,kuberay,kuberay-c10
+bench:           ## side-by-side benchmark against KubeRay: N=100|1000, MODES=http,k8sjob, OPERATORS=ours,kuberay,kuberay-c10, ARGS=...
+	scripts/bench.sh --n $(N) --modes $(MODES) --operators $(OPERATORS) $(ARGS)

@@ -86,6 +86,7 @@ class LocalControlPlane(StartStop):
         bin_dir: Path | None = None,
         nodes: Sequence[comp.FakeNode] = (comp.FakeNode(),),
         crds: Sequence[Path] = (),
+        apiserver_args: Sequence[str] = (),
         base_dir: Path | None = None,
         keep_data: bool | None = None,
         startup_timeout: float = 90.0,
@@ -94,6 +95,8 @@ class LocalControlPlane(StartStop):
         self.bin_dir = find_bin_dir(bin_dir)
         self.nodes = tuple(nodes)
         self.crd_files = tuple(crds)
+        self.apiserver_args = tuple(apiserver_args)
+        """Extra kube-apiserver flags (e.g. an audit log), appended after the defaults."""
         self.crds: list[str] = []
         """Names of the CRDs applied during start-up (all Established)."""
         self.startup_timeout = startup_timeout
@@ -176,7 +179,8 @@ class LocalControlPlane(StartStop):
         etcd = self._spawn("etcd", comp.etcd_argv(self.bin_dir, self.layout, self.ports))
         self._wait(etcd, 30, "etcd /health", self._etcd_healthy)
         self.timings["etcd"] = time.monotonic() - t0
-        api = self._spawn("kube-apiserver", comp.apiserver_argv(self.bin_dir, self.layout, self.ports, self._pki))
+        argv = [*comp.apiserver_argv(self.bin_dir, self.layout, self.ports, self._pki), *self.apiserver_args]
+        api = self._spawn("kube-apiserver", argv)
         self._wait(api, 60, "kube-apiserver /readyz", lambda: self.api.request("GET", "/readyz")[0] == 200)
         self._wait(api, 30, "the 'default' namespace", lambda: self._exists("/api/v1/namespaces/default"))
         self.timings["kube-apiserver"] = time.monotonic() - t0

@@ -47,9 +47,16 @@ class OperatorProcess:
         settings: Mapping[str, str] | None = None,
         proxy: str | None = None,
         args: Sequence[str] = (),
+        fast: bool = True,
+        verbose: bool = True,
     ) -> None:
+        """``fast``: apply :data:`FAST_SETTINGS` under ``settings``; ``verbose``: debug logging.
+
+        Both off runs the operator as shipped (its defaults, INFO logging), as the benchmark does.
+        """
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAYJOB_OPERATOR_")}
-        env.update(FAST_SETTINGS)
+        if fast:
+            env.update(FAST_SETTINGS)
         env.update(settings or {})
         env["KUBECONFIG"] = str(kubeconfig)
         if proxy:
@@ -58,7 +65,7 @@ class OperatorProcess:
             )
         self.env = env
         self.log_path = log_path
-        self.args = ["--standalone", "--verbose", *args] if "--verbose" not in args else ["--standalone", *args]
+        self.args = ["--standalone", *(["--verbose"] if verbose and "--verbose" not in args else []), *args]
         self._process: Component | None = None
         self.starts = 0
 
@@ -78,6 +85,10 @@ class OperatorProcess:
 
     def running(self) -> bool:
         return self._process is not None and self._process.running()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
 
     def kill(self) -> None:
         """SIGKILL: no cleanup at all, as when a node dies."""

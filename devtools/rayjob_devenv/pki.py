@@ -202,3 +202,15 @@ def write_pki(pki: Pki, directory: Path) -> PkiPaths:
         path.write_bytes(data)
         path.chmod(0o600)
     return paths
+
+
+def issue_client_cert(ca: KeyPair, user: str, group: str | None = ADMIN_GROUP) -> KeyPair:
+    """A client certificate for another identity (CN=``user``, O=``group``), signed by ``ca``.
+
+    The API server sees it as that user, e.g. to tell one client's requests apart in an audit log.
+    """
+    ca_cert = x509.load_pem_x509_certificate(ca.cert_pem)
+    ca_key = serialization.load_pem_private_key(ca.key_pem, password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError("the CA key is not an EC key (it was not made by generate_pki)")
+    return _new_leaf(ca_cert, ca_key, _name(user, group), ExtendedKeyUsageOID.CLIENT_AUTH)

@@ -1,0 +1,3 @@
+from rayjob_bench.cli import main
+
+main()
