@@ -18,7 +18,7 @@ ensure_project_venv() {
     log "installing the project into .venv"
     [ -x "$root/.venv/bin/python" ] || python3 -m venv "$root/.venv"
     "$root/.venv/bin/python" -m pip install --quiet --upgrade pip
-    "$root/.venv/bin/python" -m pip install --quiet -e "$root[dev]"
+    "$root/.venv/bin/python" -m pip install --quiet -e "$root[dev,bench]"  # bench: mypy checks the benchmark too
     rm -f "$root"/.venv/.installed-*
     touch "$stamp"
 }
