@@ -12,4 +12,7 @@ echo "== ruff format";   ruff format --check .
 echo "== mypy --strict"; mypy
 echo "== import contracts"; PYTHONPATH=operator:submitter lint-imports
 # Two workers, whole files per worker: each worker starts its own control plane, Ray head and operator.
-echo "== pytest";        pytest tests -n 2 --dist loadfile "$@"
+# Each tier in its own run: session fixtures of the integration tier (control plane, operator) are torn down
+# under the integration timeout, never under a unit test's 10 s.
+echo "== pytest unit and tools"; pytest tests/unit tests/tools -p no:xdist -q
+echo "== pytest integration";    pytest tests/integration -n 2 --dist loadfile "$@"
