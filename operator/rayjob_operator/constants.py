@@ -77,6 +77,3 @@ PORT_NAME_SERVE: Final = "serve"
 SUBMITTER_REQUESTS: Final = {"cpu": "500m", "memory": "200Mi"}
 SUBMITTER_LIMITS: Final = {"cpu": "1", "memory": "1Gi"}
 DEFAULT_SUBMITTER_BACKOFF_LIMIT: Final = 2
-
-# --- Ray job status values reported by the dashboard -------------------------------------------------
-RAY_TERMINAL_STATUSES: Final = frozenset({"STOPPED", "SUCCEEDED", "FAILED"})

@@ -26,6 +26,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from rayjob_operator.model import bodies
+
 Body = dict[str, Any]
 DURATION_LABELS = ("name", "namespace", "uid", "job_deployment_status", "retry_count")
 CLUSTER_LABELS = ("name", "namespace", "uid")
@@ -50,8 +52,7 @@ class _CacheCollector(Collector):
         )
         counts: collections.Counter[str] = collections.Counter()
         for body in self._rayjobs():
-            meta = body.get("metadata") or {}
-            ident = [str(meta.get("name")), str(meta.get("namespace")), str(meta.get("uid"))]
+            ident = [bodies.name(body), bodies.namespace(body), bodies.uid(body)]
             deployment = str((body.get("status") or {}).get("jobDeploymentStatus") or "New")
             info.add_metric(ident, 1)
             state.add_metric([*ident, deployment], 1)
@@ -87,9 +88,8 @@ class _ClusterCollector(Collector):
             labels=[*CLUSTER_LABELS, "condition"],
         )
         for body in self._rayclusters():
-            meta = body.get("metadata") or {}
-            ident = [str(meta.get("name")), str(meta.get("namespace")), str(meta.get("uid"))]
-            info.add_metric([*ident, str((meta.get("labels") or {}).get(ORIGINATED_FROM_CRD) or "None")], 1)
+            ident = [bodies.name(body), bodies.namespace(body), bodies.uid(body)]
+            info.add_metric([*ident, str(bodies.labels(body).get(ORIGINATED_FROM_CRD) or "None")], 1)
             provisioned.add_metric([*ident, "true" if _provisioned(body) else "false"], 1)
         yield from (info, provisioned)
 

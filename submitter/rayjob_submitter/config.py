@@ -19,32 +19,8 @@ class InputError(Exception):
     """Invalid input: reported on one line, exit code 2."""
 
 
-@dataclass(frozen=True)
-class JobRequest:
-    """What is sent to ``POST /api/jobs/``."""
-
-    submission_id: str
-    entrypoint: str
-    runtime_env: Mapping[str, Any] | None = None
-    metadata: Mapping[str, str] | None = None
-    num_cpus: float | None = None
-    num_gpus: float | None = None
-    memory: int | None = None
-    resources: Mapping[str, float] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The request body; null, zero and empty optional fields are left out."""
-        body: dict[str, Any] = {"entrypoint": self.entrypoint, "submission_id": self.submission_id}
-        optional: dict[str, Any] = {
-            "runtime_env": dict(self.runtime_env or {}),
-            "metadata": dict(self.metadata or {}),
-            "entrypoint_num_cpus": self.num_cpus,
-            "entrypoint_num_gpus": self.num_gpus,
-            "entrypoint_memory": self.memory,
-            "entrypoint_resources": dict(self.resources or {}),
-        }
-        body.update({key: value for key, value in optional.items() if value})
-        return body
+JobRequest = c.SubmitRequest
+"""What is sent to ``POST /api/jobs/``: the contract's model, shared with the operator."""
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,11 @@ side: Ray runs it with ``/bin/sh -c`` exactly as written.
 from __future__ import annotations
 
 import enum
+import math
 import re
-from typing import Final
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
 
 
 class ExitCode(enum.IntEnum):
@@ -147,3 +150,47 @@ def ray_error_line(body: str) -> str:
         if stripped and stripped.strip(".") != "":
             return stripped
     return ""
+
+
+@dataclass(frozen=True)
+class SubmitRequest:
+    """The body of ``POST /api/jobs/``, as the operator (HTTPMode) and ``rayjob-submit`` send it; :meth:`to_json`
+    leaves out null, zero and empty optional fields."""
+
+    submission_id: str
+    entrypoint: str
+    runtime_env: Mapping[str, Any] | None = None
+    metadata: Mapping[str, str] | None = None
+    entrypoint_num_cpus: float | None = None
+    entrypoint_num_gpus: float | None = None
+    entrypoint_memory: int | None = None
+    entrypoint_resources: Mapping[str, float] | None = None
+
+    def problem(self) -> str | None:
+        """Why Ray would reject or mishandle this request, checked before sending; None when fine."""
+        id_problem = submission_id_problem(self.submission_id)
+        if id_problem:
+            return id_problem
+        if not isinstance(self.entrypoint, str) or not self.entrypoint.strip():
+            return "the entrypoint is empty"
+        if any(not isinstance(v, str) for v in (self.metadata or {}).values()):
+            return "metadata values must be strings"
+        numbers = [self.entrypoint_num_cpus, self.entrypoint_num_gpus, *(self.entrypoint_resources or {}).values()]
+        if any(n is not None and (not math.isfinite(n) or n < 0) for n in numbers):
+            return "entrypoint resources must be finite numbers >= 0"
+        if self.entrypoint_memory is not None and self.entrypoint_memory < 0:
+            return "entrypoint_memory must be an integer >= 0"
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"entrypoint": self.entrypoint, "submission_id": self.submission_id}
+        optional: dict[str, Any] = {
+            "runtime_env": dict(self.runtime_env or {}),
+            "metadata": dict(self.metadata or {}),
+            "entrypoint_num_cpus": self.entrypoint_num_cpus,
+            "entrypoint_num_gpus": self.entrypoint_num_gpus,
+            "entrypoint_memory": self.entrypoint_memory,
+            "entrypoint_resources": dict(self.entrypoint_resources or {}),
+        }
+        body.update({key: value for key, value in optional.items() if value})
+        return body

@@ -144,10 +144,10 @@ def _request(inputs: _Inputs, entrypoint: str) -> cfg.JobRequest:
         entrypoint=entrypoint,
         runtime_env=_runtime_env(inputs),
         metadata=cfg.parse_metadata(*inputs.get(c.FLAG_METADATA_JSON)),
-        num_cpus=cfg.parse_number(*inputs.get(c.FLAG_ENTRYPOINT_NUM_CPUS)),
-        num_gpus=cfg.parse_number(*inputs.get(c.FLAG_ENTRYPOINT_NUM_GPUS)),
-        memory=cfg.parse_memory(*inputs.get(c.FLAG_ENTRYPOINT_MEMORY)),
-        resources=cfg.parse_resources(*inputs.get(c.FLAG_ENTRYPOINT_RESOURCES)),
+        entrypoint_num_cpus=cfg.parse_number(*inputs.get(c.FLAG_ENTRYPOINT_NUM_CPUS)),
+        entrypoint_num_gpus=cfg.parse_number(*inputs.get(c.FLAG_ENTRYPOINT_NUM_GPUS)),
+        entrypoint_memory=cfg.parse_memory(*inputs.get(c.FLAG_ENTRYPOINT_MEMORY)),
+        entrypoint_resources=cfg.parse_resources(*inputs.get(c.FLAG_ENTRYPOINT_RESOURCES)),
     )
 
 

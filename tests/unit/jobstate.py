@@ -6,7 +6,7 @@ import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rayjob_operator.model.enums import ClusterState
+from rayjob_operator.model.enums import ClusterState, JobStatus
 from rayjob_operator.model.raycluster import RayClusterStatus
 from rayjob_operator.model.rayjob import RayJob
 from rayjob_operator.model.validation import InvalidSpec, validate_rayjob
@@ -82,7 +82,12 @@ def ready_cluster(**extra: Any) -> ClusterView:
 
 
 def ray(status: str | None = None, result: RayResult = RayResult.FOUND, **extra: Any) -> RayView:
-    values: dict[str, Any] = {"result": result, "status": status, "since": NOW - timedelta(seconds=1)}
+    """A dashboard answer (``status`` is one of Ray's five statuses, or None)."""
+    values: dict[str, Any] = {
+        "result": result,
+        "status": JobStatus(status) if status is not None else None,
+        "since": NOW - timedelta(seconds=1),
+    }
     if status is not None:
         values.setdefault("message", f"Job is {status}")
         values.setdefault("start_time_ms", int(T0.timestamp() * 1000))

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from rayjob_operator.model.enums import JobDeploymentStatus, JobFailedReason, JobStatus
+from rayjob_operator.model.rayjob import RayJob
 from rayjob_operator.state.rayjob import actions as a
 from rayjob_operator.state.rayjob.observation import RayResult
 from tests.unit.jobstate import (
@@ -141,11 +142,14 @@ def test_http_mode_submits_when_the_job_is_unknown() -> None:
 
 
 def test_http_mode_never_resubmits_a_job_it_has_seen() -> None:
-    seen = k8s({"jobStatus": "RUNNING"}, submissionMode="HTTPMode")
-    soon = run(seen, cluster=ready_cluster(), ray=ray(result=RayResult.NOT_FOUND, since=NOW - timedelta(seconds=5)))
+    def seen(since: timedelta) -> RayJob:
+        timer = (NOW - since).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return k8s({"jobStatus": "RUNNING", "jobStatusCheckFailureStartTime": timer}, submissionMode="HTTPMode")
+
+    soon = run(seen(timedelta(seconds=5)), cluster=ready_cluster(), ray=ray(result=RayResult.NOT_FOUND))
     assert kinds(soon) == []
     assert soon.status.job_deployment_status == S.RUNNING
-    late = run(seen, cluster=ready_cluster(), ray=ray(result=RayResult.NOT_FOUND, since=NOW - timedelta(seconds=61)))
+    late = run(seen(timedelta(seconds=61)), cluster=ready_cluster(), ray=ray(result=RayResult.NOT_FOUND))
     assert (late.status.job_deployment_status, late.status.reason) == (S.FAILED, R.JOB_NOT_FOUND)
 
 
@@ -158,8 +162,11 @@ def test_http_mode_follows_its_own_accepted_submission_without_submitting_again(
 
 def test_http_mode_job_lost_after_its_accepted_submission_is_not_submitted_again() -> None:
     """Accepted, then the dashboard forgets it before any GET saw it (a head restart): lost, never re-run."""
-    lost = ray(result=RayResult.NOT_FOUND, status=None, submitted=True, since=NOW - timedelta(seconds=61))
-    decision = run(k8s(submissionMode="HTTPMode"), cluster=ready_cluster(), ray=lost)
+    lost = ray(result=RayResult.NOT_FOUND, status=None, submitted=True)
+    timer = (NOW - timedelta(seconds=61)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    decision = run(
+        k8s({"jobStatusCheckFailureStartTime": timer}, submissionMode="HTTPMode"), cluster=ready_cluster(), ray=lost
+    )
     assert kinds(decision) == []
     assert (decision.status.job_deployment_status, decision.status.reason) == (S.FAILED, R.JOB_NOT_FOUND)
     assert "was submitted and the dashboard no longer knows it" in (decision.status.message or "")
@@ -194,13 +201,19 @@ def test_http_mode_not_found_keeps_the_failing_submission_timer() -> None:
     assert kinds(decision) == ["SubmitJob"]
 
 
-def test_interactive_wrong_job_id_fails_after_a_grace() -> None:
-    decision = run(
-        k8s(submissionMode="InteractiveMode"),
-        cluster=ready_cluster(),
-        ray=ray(result=RayResult.NOT_FOUND, since=NOW - timedelta(seconds=61)),
-    )
+def test_interactive_wrong_job_id_fails_after_a_grace_kept_in_status() -> None:
+    first = run(k8s(submissionMode="InteractiveMode"), cluster=ready_cluster(), ray=ray(result=RayResult.NOT_FOUND))
+    assert first.status.job_status_check_failure_start_time == NOW  # the grace starts, in the status
+    assert first.status.job_deployment_status == S.RUNNING
+    since = (NOW - timedelta(seconds=61)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    later = k8s({"jobStatusCheckFailureStartTime": since}, submissionMode="InteractiveMode")
+    decision = run(later, cluster=ready_cluster(), ray=ray(result=RayResult.NOT_FOUND))  # e.g. after a restart
     assert (decision.status.job_deployment_status, decision.status.reason) == (S.FAILED, R.JOB_NOT_FOUND)
+
+
+def test_a_job_the_submitter_has_yet_to_submit_starts_no_timer() -> None:
+    decision = run(k8s(), cluster=ready_cluster(), submitter=submitter(), ray=ray(result=RayResult.NOT_FOUND))
+    assert decision.status.job_status_check_failure_start_time is None
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,9 @@ from rayjob_operator import constants
 from rayjob_operator.model.enums import ClusterState, JobDeploymentStatus, JobFailedReason
 from rayjob_operator.model.raycluster import RayClusterStatus
 from rayjob_operator.state.rayjob import actions as a
-from tests.unit.jobstate import NOW, T0, events, job, kinds, ready_cluster, run
+from rayjob_operator.state.rayjob.decide import decide
+from rayjob_operator.state.rayjob.outcome import refused
+from tests.unit.jobstate import NOW, T0, events, job, kinds, observe, ready_cluster, run
 
 S = JobDeploymentStatus
 INIT = {
@@ -163,14 +165,22 @@ def test_cluster_failed_for_long_fails_the_job_with_its_reason() -> None:
     assert "exceeded quota" in (decision.status.message or "")
 
 
-def test_refused_submitter_job_fails_the_attempt() -> None:
-    decision = run(
-        job(INIT), cluster=ready_cluster(), create_error=("Job", "Failed to create new Kubernetes Job ns/demo")
-    )
-    assert (decision.status.job_deployment_status, decision.status.reason) == (
-        S.FAILED,
-        JobFailedReason.SUBMISSION_FAILED,
-    )
+def test_refused_submitter_job_fails_the_attempt_in_the_status_of_that_reconcile() -> None:
+    """The refusal is settled into the status the reconcile writes: no process memory decides later."""
+    obs = observe(job(INIT), cluster=ready_cluster())
+    decided = decide(obs)
+    assert kinds(decided) == ["CreateSubmitter"]
+    settled = refused(obs, decided.status, "Job", "Failed to create new Kubernetes Job ns/demo: invalid")
+    status = settled.status
+    assert (status.job_deployment_status, status.reason) == (S.FAILED, JobFailedReason.SUBMISSION_FAILED)
+    assert status.dashboard_url == ready_cluster().dashboard_address  # the decided status, then failed
+    assert "Failed to create new Kubernetes Job" in (status.message or "")
+
+
+def test_refused_cluster_is_retried_when_the_backoff_limit_allows() -> None:
+    obs = observe(job(INIT, backoffLimit=1))
+    settled = refused(obs, decide(obs).status, "RayCluster", "Failed to create RayCluster ns/demo-abcde: quota")
+    assert (settled.status.job_deployment_status, settled.status.reason) == (S.RETRYING, JobFailedReason.CLUSTER_FAILED)
 
 
 def test_waiting_moves_to_running_once_the_user_sets_job_id() -> None:

@@ -111,7 +111,7 @@ def test_flags_win_over_env() -> None:
     assert config.request.submission_id == "job-2"
     assert config.request.entrypoint == "echo flag"
     assert config.request.metadata == {"from": "flag"}
-    assert config.request.num_cpus == 1
+    assert config.request.entrypoint_num_cpus == 1
     assert config.request.runtime_env == {"env_vars": {"X": "flag"}}
 
 

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import enum
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rayjob_submitter import contract
+from rayjob_operator.model.enums import JobStatus
+from rayjob_submitter.contract import SubmitRequest
 
-
-class JobStatus(enum.StrEnum):
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    STOPPED = "STOPPED"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.value in contract.TERMINAL_STATUSES
+__all__ = ["DashboardVersion", "JobInfo", "JobStatus", "MalformedAnswer", "SubmitRequest"]
 
 
 class MalformedAnswer(ValueError):
@@ -57,7 +46,9 @@ class JobInfo:
         try:
             status = JobStatus(str(data.get("status")))
         except ValueError:
-            raise MalformedAnswer(f"unknown job status {data.get('status')!r}") from None
+            status = JobStatus.NEW
+        if status == JobStatus.NEW:  # Ray always reports one of its five statuses
+            raise MalformedAnswer(f"unknown job status {data.get('status')!r}")
         return cls(
             submission_id=_opt_str(data.get("submission_id")),
             status=status,
@@ -86,49 +77,6 @@ def _str_map(value: object) -> dict[str, str]:
     if not isinstance(value, Mapping):
         return {}
     return {str(key): str(item) for key, item in value.items()}
-
-
-@dataclass(frozen=True)
-class SubmitRequest:
-    """The body of ``POST /api/jobs/``; :meth:`to_json` leaves out empty optional fields."""
-
-    submission_id: str
-    entrypoint: str
-    runtime_env: Mapping[str, Any] | None = None
-    metadata: Mapping[str, str] | None = None
-    entrypoint_num_cpus: float | None = None
-    entrypoint_num_gpus: float | None = None
-    entrypoint_memory: int | None = None
-    entrypoint_resources: Mapping[str, float] | None = None
-
-    def problem(self) -> str | None:
-        """Why Ray would reject or mishandle this request, checked before sending; None when fine."""
-        id_problem = contract.submission_id_problem(self.submission_id)
-        if id_problem:
-            return id_problem
-        if not isinstance(self.entrypoint, str) or not self.entrypoint.strip():
-            return "the entrypoint is empty"
-        if any(not isinstance(v, str) for v in (self.metadata or {}).values()):
-            return "metadata values must be strings"
-        numbers = [self.entrypoint_num_cpus, self.entrypoint_num_gpus, *(self.entrypoint_resources or {}).values()]
-        if any(n is not None and (not math.isfinite(n) or n < 0) for n in numbers):
-            return "entrypoint resources must be finite numbers >= 0"
-        if self.entrypoint_memory is not None and self.entrypoint_memory < 0:
-            return "entrypoint_memory must be an integer >= 0"
-        return None
-
-    def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"entrypoint": self.entrypoint, "submission_id": self.submission_id}
-        optional: dict[str, Any] = {
-            "runtime_env": dict(self.runtime_env or {}),
-            "metadata": dict(self.metadata or {}),
-            "entrypoint_num_cpus": self.entrypoint_num_cpus,
-            "entrypoint_num_gpus": self.entrypoint_num_gpus,
-            "entrypoint_memory": self.entrypoint_memory,
-            "entrypoint_resources": dict(self.entrypoint_resources or {}),
-        }
-        body.update({key: value for key, value in optional.items() if value})
-        return body
 
 
 @dataclass(frozen=True)

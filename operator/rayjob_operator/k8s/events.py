@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from rayjob_operator.k8s import errors
-from rayjob_operator.k8s.client import KubeClient
+from rayjob_operator.k8s.client import KubeApi
 from rayjob_operator.k8s.resources import EVENTS
+from rayjob_operator.model import k8s_time
 
 EventType = Literal["Normal", "Warning"]
 logger = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ MAX_NOTE = 1024
 
 
 class EventRecorder:
-    def __init__(self, client: KubeClient, *, controller: str, instance: str, max_pending: int = 256) -> None:
+    def __init__(self, client: KubeApi, *, controller: str, instance: str, max_pending: int = 256) -> None:
         self._client = client
         self._controller = controller
         self._instance = instance
@@ -80,7 +81,7 @@ def build_event(
         "kind": "Event",
         # As client-go names events: <object>.<unique hex>; a generateName may not end with ".".
         "metadata": {"name": f"{meta.get('name', 'object')}.{unique}", "namespace": meta.get("namespace")},
-        "eventTime": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "eventTime": k8s_time.format_micro_time(now),
         "reportingController": controller,
         "reportingInstance": instance,
         "action": action,

@@ -9,11 +9,13 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
 from pydantic import AliasGenerator, BaseModel, ConfigDict, PlainSerializer
 from pydantic.alias_generators import to_camel
+
+from rayjob_operator.model import k8s_time
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,11 +95,7 @@ def merge_markers(markers: list[Crd]) -> Crd:
     return out
 
 
-def _format_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-Time = Annotated[datetime, PlainSerializer(_format_time, return_type=str)]
+Time = Annotated[datetime, PlainSerializer(k8s_time.format_time, return_type=str)]
 """A Kubernetes ``metav1.Time``: RFC 3339 in UTC with second precision."""
 
 Opaque = Annotated[dict[str, Any], Crd(opaque=True)]

@@ -2,6 +2,8 @@
 
 from enum import StrEnum
 
+from rayjob_submitter import contract
+
 
 class JobStatus(StrEnum):
     """The Ray job's status as the dashboard reports it (``status.jobStatus``)."""
@@ -15,7 +17,12 @@ class JobStatus(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self in (JobStatus.STOPPED, JobStatus.SUCCEEDED, JobStatus.FAILED)
+        return self.value in contract.TERMINAL_STATUSES
+
+    @staticmethod
+    def terminal(value: object) -> bool:
+        """Whether a raw ``jobStatus`` value (as read from a body) is a terminal status."""
+        return isinstance(value, str) and value in contract.TERMINAL_STATUSES
 
 
 class JobDeploymentStatus(StrEnum):

@@ -1,4 +1,10 @@
-"""What every reconciler is given: the store, configuration, events, clock and work queues."""
+"""What every reconciler is given: the store, configuration, events, clock, work queues and the poller.
+
+Each collaborator is typed by the Protocol the reconcilers use (``ports``), so the unit tier can pass
+in-memory fakes. Nothing here remembers anything that a decision depends on: attempt failures are written
+to the RayJob's status by the reconcile that saw them, grace periods start from times in the status, and
+the token cache only saves reading a Secret again (it forgets what the API may have changed).
+"""
 
 from __future__ import annotations
 
@@ -8,51 +14,38 @@ from datetime import UTC, datetime
 
 from rayjob_operator.builders.options import PodOptions
 from rayjob_operator.config import OperatorConfig
-from rayjob_operator.dashboard.client import DashboardClient
-from rayjob_operator.k8s.events import EventRecorder
 from rayjob_operator.metrics import Metrics
-from rayjob_operator.runtime.poller import JobPoller
-from rayjob_operator.runtime.store import Store
+from rayjob_operator.model import k8s_time
+from rayjob_operator.model.bodies import Key
+from rayjob_operator.reconcilers.ports import DashboardCalls, EventSink, JobTracker, ObjectStore
+from rayjob_operator.runtime.tokens import TokenCache
 from rayjob_operator.runtime.workqueue import WorkQueue
 
-Key = tuple[str, str]
+__all__ = ["Context", "Key", "utc_now"]
 
 
 def utc_now() -> datetime:
     """Kubernetes times have second precision; so do ours, so unchanged statuses compare equal."""
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-@dataclasses.dataclass(frozen=True)
-class AttemptFailure:
-    """What a reconcile could not do for one attempt (a refused child, a failed submission)."""
-
-    attempt: tuple[str | None, str | None]
-    """(rayClusterName, jobId) of the attempt; a later attempt ignores it."""
-    kind: str
-    """"RayCluster" or "Job": a child the API server refused."""
-    message: str
-    permanent: bool
+    return k8s_time.truncate(datetime.now(UTC))
 
 
 @dataclasses.dataclass
 class Context:
-    store: Store
+    store: ObjectStore
     config: OperatorConfig
-    cluster_events: EventRecorder
-    job_events: EventRecorder
+    cluster_events: EventSink
+    job_events: EventSink
     cluster_queue: WorkQueue[Key]
     job_queue: WorkQueue[Key]
-    dashboard: DashboardClient
-    poller: JobPoller
+    dashboard: DashboardCalls
+    poller: JobTracker
     metrics: Metrics
     clock: Callable[[], datetime] = utc_now
-    failures: dict[Key, AttemptFailure] = dataclasses.field(default_factory=dict)
-    tokens: dict[Key, str | None] = dataclasses.field(default_factory=dict)
-    """Ray auth token per (namespace, RayCluster); None for a cluster without token auth."""
+    tokens: TokenCache = dataclasses.field(default_factory=TokenCache)
+    """The Ray auth token of each RayJob's current cluster (None: no token auth)."""
     ensured: dict[tuple[str, str, str, str], float] = dataclasses.field(default_factory=dict)
     """(namespace, RayCluster uid, kind, name) of a created-once child known to exist -> when it was seen
-    (monotonic seconds); looked at again after ``config.resync_seconds``."""
+    (monotonic seconds); looked at again after ``config.resync_seconds``. Saves API calls, decides nothing."""
 
     @property
     def pod_options(self) -> PodOptions:

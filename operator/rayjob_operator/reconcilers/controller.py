@@ -21,22 +21,17 @@ from rayjob_operator.k8s.client import KubeClient
 from rayjob_operator.k8s.events import EventRecorder
 from rayjob_operator.k8s.resources import Resource
 from rayjob_operator.metrics import Metrics
+from rayjob_operator.model import bodies
+from rayjob_operator.model.bodies import Body
 from rayjob_operator.reconcilers.context import Context, Key, utc_now
 from rayjob_operator.reconcilers.raycluster import reconcile_raycluster
 from rayjob_operator.reconcilers.rayjob import reconcile_rayjob
-from rayjob_operator.runtime.cache import object_key
 from rayjob_operator.runtime.namespaces import NamespaceScope
 from rayjob_operator.runtime.poller import JobPoller
 from rayjob_operator.runtime.store import Store
 from rayjob_operator.runtime.workqueue import WorkQueue
 
 logger = logging.getLogger(__name__)
-Body = dict[str, Any]
-
-
-def _owners(body: Body, kind: str) -> list[str]:
-    refs = (body.get("metadata") or {}).get("ownerReferences") or []
-    return [str(r["name"]) for r in refs if r.get("kind") == kind and r.get("name")]
 
 
 class Controller:
@@ -79,9 +74,9 @@ class Controller:
         await self.store.prime()
         self.metrics.serve(self.config.metrics_port)
         for body in self.store.cache(res.RAYCLUSTERS).all():
-            self.ctx.cluster_queue.add(object_key(body))
+            self.ctx.cluster_queue.add(bodies.key(body))
         for body in self.store.cache(res.RAYJOBS).all():
-            self.ctx.job_queue.add(object_key(body))
+            self.ctx.job_queue.add(bodies.key(body))
         workers = self.config.reconcile_workers
         self._spawn(self.ctx.cluster_queue.run(self._reconcile_cluster, workers=workers), "raycluster-workers")
         self._spawn(self.ctx.job_queue.run(self._reconcile_job, workers=workers), "rayjob-workers")
@@ -141,25 +136,25 @@ class Controller:
     # --- which reconciles depend on a change ----------------------------------------------------------------
 
     def _on_change(self, resource: Resource, body: Body, deleted: bool) -> None:
-        namespace, name = object_key(body)
+        namespace, name = bodies.key(body)
         if resource == res.RAYJOBS:
             if deleted:
                 self.ctx.job_queue.forget((namespace, name))
             self.ctx.job_queue.add((namespace, name))
         elif resource == res.RAYCLUSTERS:
             self.ctx.cluster_queue.add((namespace, name))
-            self._add_jobs(namespace, _owners(body, constants.RAYJOB_KIND))
+            self._add_jobs(namespace, bodies.owner_names(body, constants.RAYJOB_KIND))
         elif resource in (res.PODS, res.SERVICES):
-            clusters = _owners(body, constants.RAYCLUSTER_KIND)
+            clusters = bodies.owner_names(body, constants.RAYCLUSTER_KIND)
             for cluster in clusters:
                 self.ctx.cluster_queue.add((namespace, cluster))
                 owner = self.store.get(res.RAYCLUSTERS, namespace, cluster)
-                self._add_jobs(namespace, _owners(owner, constants.RAYJOB_KIND) if owner else [])
-            for job in _owners(body, "Job"):
+                self._add_jobs(namespace, bodies.owner_names(owner, constants.RAYJOB_KIND) if owner else [])
+            for job in bodies.owner_names(body, "Job"):
                 owner = self.store.get(res.JOBS, namespace, job)
-                self._add_jobs(namespace, _owners(owner, constants.RAYJOB_KIND) if owner else [])
+                self._add_jobs(namespace, bodies.owner_names(owner, constants.RAYJOB_KIND) if owner else [])
         if resource in (res.JOBS, res.SERVICES, res.PODS):
-            self._add_jobs(namespace, _owners(body, constants.RAYJOB_KIND))
+            self._add_jobs(namespace, bodies.owner_names(body, constants.RAYJOB_KIND))
 
     def _add_jobs(self, namespace: str, names: list[str]) -> None:
         for name in names:

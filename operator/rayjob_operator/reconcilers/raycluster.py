@@ -5,33 +5,33 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any
 
 import pydantic
 
 from rayjob_operator import constants
 from rayjob_operator.k8s import errors
 from rayjob_operator.k8s import resources as res
+from rayjob_operator.model import bodies
+from rayjob_operator.model.bodies import Body, Key
 from rayjob_operator.model.event_reasons import EventReason as R
 from rayjob_operator.model.raycluster import RayCluster, RayClusterStatus
 from rayjob_operator.model.validation import cluster_spec_violations
 from rayjob_operator.reconcilers import raycluster_children as children
-from rayjob_operator.reconcilers.context import Context, Key
-from rayjob_operator.state import pods
+from rayjob_operator.reconcilers.context import Context
+from rayjob_operator.runtime import store
+from rayjob_operator.state import pods, requeue
 from rayjob_operator.state.conditions import condition_is_true
 from rayjob_operator.state.raycluster import PROVISIONED, ClusterObservation, ClusterPlan, PodDeletion, plan_children
 from rayjob_operator.state.raycluster_status import compute_status, invalid_status
 
 logger = logging.getLogger(__name__)
-Body = dict[str, Any]
 CREATE_PARALLELISM = 8
-RETRY_AFTER_FAILURE = 5.0
 
 
 async def reconcile_raycluster(key: Key, ctx: Context) -> float | None:
     namespace, name = key
     body = ctx.store.get(res.RAYCLUSTERS, namespace, name)
-    if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
+    if body is None or bodies.is_deleting(body):
         if body is None:
             ctx.metrics.forget_cluster(namespace, name)
         return None  # gone or going: owner references take its children with it
@@ -49,7 +49,7 @@ async def reconcile_raycluster(key: Key, ctx: Context) -> float | None:
     if status != cluster.status:
         _observe_provisioning(cluster, status, ctx)
         await _write_status(body, status, ctx)
-    return RETRY_AFTER_FAILURE if failure else None
+    return requeue.AFTER_CREATE_FAILURE if failure else None
 
 
 def _parse(body: Body) -> tuple[RayCluster | None, str | None]:
@@ -66,20 +66,20 @@ async def _refuse(body: Body, cluster: RayCluster | None, message: str, ctx: Con
     """An invalid cluster gets nothing: a Warning event and the reason in its status (it recovers when fixed)."""
     if cluster is not None and cluster.status is not None and cluster.status.reason == message:
         return  # said already
-    meta = body["metadata"]
-    logger.warning("RayCluster %s/%s is invalid: %s", meta["namespace"], meta["name"], message)
-    note = f"{meta['namespace']}/{meta['name']}: {message}"
+    namespace, name = bodies.key(body)
+    logger.warning("RayCluster %s/%s is invalid: %s", namespace, name, message)
+    note = f"{namespace}/{name}: {message}"
     ctx.cluster_events.emit(body, type="Warning", reason=R.INVALID_RAYCLUSTER_SPEC, action="Validate", note=note)
     if cluster is not None:
         await _write_status(body, invalid_status(cluster, message, ctx.clock()), ctx)
 
 
 def _observe(cluster: RayCluster, ctx: Context) -> ClusterObservation:
-    owner = f"{cluster.metadata.namespace}/{cluster.metadata.uid}"
+    owner = store.owned_by(cluster.metadata.namespace or "", cluster.metadata.uid)
     return ClusterObservation(
         cluster=cluster,
-        pods=ctx.store.cache(res.PODS).by_index("owner", owner),
-        services=ctx.store.cache(res.SERVICES).by_index("owner", owner),
+        pods=ctx.store.by_index(res.PODS, "owner", owner),
+        services=ctx.store.by_index(res.SERVICES, "owner", owner),
         now=ctx.clock(),
     )
 
@@ -168,7 +168,7 @@ async def _create(
             type="Normal",
             reason=created_reason,
             action="Create",
-            note=f"Created {resource.kind} {namespace}/{created['metadata']['name']}",
+            note=f"Created {resource.kind} {namespace}/{bodies.name(created)}",
         )
     return None
 
@@ -178,6 +178,5 @@ async def _write_status(body: Body, status: RayClusterStatus, ctx: Context) -> N
     try:
         await ctx.store.replace_status(res.RAYCLUSTERS, {**body, "status": wire})
     except errors.Conflict:  # decide again on the newer object, read from the API in case the watch is behind
-        meta = body["metadata"]
-        await ctx.store.refresh(res.RAYCLUSTERS, meta["namespace"], meta["name"])
-        ctx.cluster_queue.add_after((meta["namespace"], meta["name"]), 0.2)
+        await ctx.store.refresh(res.RAYCLUSTERS, *bodies.key(body))
+        ctx.cluster_queue.add_after(bodies.key(body), requeue.AFTER_CONFLICT)

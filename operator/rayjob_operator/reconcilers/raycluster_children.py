@@ -65,9 +65,8 @@ async def _ensure(child: Child, namespace: str, owner: Body, ctx: Context) -> st
     if child.manifest is None:
         return await _check_user_account(child, namespace, owner, ctx)
     try:
-        await ctx.store.client.create(resource, namespace, child.manifest)
-    except errors.AlreadyExists:
-        return None  # there already, and left as it is
+        if not await ctx.store.create_once(resource, namespace, child.manifest):
+            return None  # there already, and left as it is
     except (errors.Invalid, errors.Forbidden) as exc:
         if errors.namespace_terminating(exc):
             return None
@@ -83,9 +82,7 @@ async def _ensure(child: Child, namespace: str, owner: Body, ctx: Context) -> st
 
 async def _check_user_account(child: Child, namespace: str, owner: Body, ctx: Context) -> str | None:
     """A ServiceAccount named in the head template is the user's to create; without it the autoscaler cannot run."""
-    try:
-        await ctx.store.client.get(res.SERVICEACCOUNTS, namespace, child.name)
-    except errors.NotFound:
+    if await ctx.store.read(res.SERVICEACCOUNTS, namespace, child.name) is None:
         message = (
             f"ServiceAccount {namespace}/{child.name} (the head template's serviceAccountName) is not found;"
             " the autoscaler runs as it, so create it"

@@ -7,46 +7,65 @@ Deletion is handled first and is bounded: stopping the Ray job gets at most
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from rayjob_operator import constants
 from rayjob_operator.k8s import errors
 from rayjob_operator.k8s import resources as res
+from rayjob_operator.model import bodies
+from rayjob_operator.model.bodies import Body, Key
 from rayjob_operator.model.enums import JobDeploymentStatus, JobStatus
 from rayjob_operator.model.rayjob import RayJob, RayJobStatus
-from rayjob_operator.reconcilers.context import Context, Key
+from rayjob_operator.reconcilers.context import Context
 from rayjob_operator.reconcilers.rayjob_act import Actor, dashboard_token, stop_job
 from rayjob_operator.reconcilers.rayjob_observe import observe, parse, poll_target
+from rayjob_operator.state import requeue
 from rayjob_operator.state.rayjob import decide
+from rayjob_operator.state.rayjob.observation import JobObservation
+from rayjob_operator.state.rayjob.outcome import Decision, refused
 
 logger = logging.getLogger(__name__)
-Body = dict[str, Any]
 TRACKED_STATES = (JobDeploymentStatus.RUNNING,)
-TERMINAL_JOB_STATUSES = frozenset(s.value for s in JobStatus if s.is_terminal)
 
 
 async def reconcile_rayjob(key: Key, ctx: Context) -> float | None:
     body = ctx.store.get(res.RAYJOBS, *key)
-    poller = ctx.poller
     if body is None:
-        poller.untrack(key)
-        ctx.failures.pop(key, None)
+        _forget(key, ctx)
         ctx.metrics.forget_job(*key)
         return None
     if (body.get("spec") or {}).get("managedBy") not in (None, constants.MANAGER_KUBERAY):
-        poller.untrack(key)
+        _forget(key, ctx)
         return None  # MultiKueue (or another manager) owns it: no finalizer, no status, nothing
-    if (body.get("metadata") or {}).get("deletionTimestamp"):
-        poller.untrack(key)
+    if bodies.is_deleting(body):
+        _forget(key, ctx)
         return await _finalize_deletion(key, body, ctx)
     job, invalid = parse(body)
-    decision = decide(observe(key, job, body, invalid, ctx))
-    actor = Actor(key, job, ctx)
-    for action in decision.actions:
-        await actor.run(action)
+    obs = observe(key, job, body, invalid, ctx)
+    try:
+        decision = await _act(key, job, obs, decide(obs), ctx)
+    except errors.Conflict:  # a write lost a race (Kueue's spec patches, say): decide again on the newer object
+        await ctx.store.refresh(res.RAYJOBS, *key)
+        return requeue.AFTER_CONFLICT
     await _write_status(key, job, decision.status, ctx)
     await _track(key, job, decision.status, ctx)
     return decision.requeue_after
+
+
+async def _act(key: Key, job: RayJob, obs: JobObservation, decision: Decision, ctx: Context) -> Decision:
+    """Carry out the decision; a child the API server refused fails the attempt in this very status."""
+    actor = Actor(key, job, ctx)
+    refusal = await actor.run_all(decision.actions)
+    if refusal is None:
+        return decision
+    settled = refused(obs, decision.status, refusal.kind, refusal.message)
+    await actor.run_all(settled.actions)  # stop, keep the log, post the event: nothing that can be refused
+    return settled
+
+
+def _forget(key: Key, ctx: Context) -> None:
+    """Stop following the RayJob's Ray job, and drop its remembered token."""
+    ctx.poller.untrack(key)
+    ctx.tokens.forget(key)
 
 
 def wire_status(status: RayJobStatus) -> Body:
@@ -60,13 +79,13 @@ async def _write_status(key: Key, job: RayJob, status: RayJobStatus, ctx: Contex
     if new_wire == wire_status(old):
         return
     latest = ctx.store.get(res.RAYJOBS, *key)
-    if latest is None or latest.get("metadata", {}).get("deletionTimestamp"):
+    if latest is None or bodies.is_deleting(latest):
         return
     try:
         await ctx.store.replace_status(res.RAYJOBS, {**latest, "status": new_wire})
     except errors.Conflict:  # someone wrote meanwhile: decide again on the newer object
         await ctx.store.refresh(res.RAYJOBS, *key)
-        ctx.job_queue.add_after(key, 0.2)
+        ctx.job_queue.add_after(key, requeue.AFTER_CONFLICT)
         return
     except errors.NotFound:
         return
@@ -102,26 +121,30 @@ async def _track(key: Key, job: RayJob, status: RayJobStatus, ctx: Context) -> N
     """Poll the dashboard while Running; otherwise stop polling."""
     poller = ctx.poller
     if status.job_deployment_status not in TRACKED_STATES:
-        poller.untrack(key)
+        _forget(key, ctx)
         return
     tracked = job.model_copy(update={"status": status})
-    await dashboard_token(ctx, tracked)
-    target = poll_target(tracked, ctx)
+    target = poll_target(key, tracked, ctx)
+    view = poller.latest(key, target) if target is not None else None
+    if view is not None and view.auth_failed:
+        ctx.tokens.forget(key)  # the dashboard refused the token: the Secret may have been rotated
+    await dashboard_token(ctx, key, tracked)
+    target = poll_target(key, tracked, ctx)
     if target is None:
-        poller.untrack(key)
+        _forget(key, ctx)
     else:
         poller.track(key, target)
 
 
 async def _finalize_deletion(key: Key, body: Body, ctx: Context) -> float | None:
-    finalizers = (body.get("metadata") or {}).get("finalizers") or []
+    finalizers = bodies.finalizers(body)
     if constants.RAYJOB_FINALIZER not in finalizers:
         return None
     status = body.get("status") or {}
-    terminal = status.get("jobStatus") in TERMINAL_JOB_STATUSES
+    terminal = JobStatus.terminal(status.get("jobStatus"))
     if not terminal and status.get("dashboardURL") and status.get("jobId"):
         job, _ = parse(body)
-        await stop_job(ctx, job, status["dashboardURL"], status["jobId"])
+        await stop_job(ctx, key, job, status["dashboardURL"], status["jobId"])
     index = finalizers.index(constants.RAYJOB_FINALIZER)
     patch = [
         {"op": "test", "path": f"/metadata/finalizers/{index}", "value": constants.RAYJOB_FINALIZER},
@@ -132,6 +155,6 @@ async def _finalize_deletion(key: Key, body: Body, ctx: Context) -> float | None
     except errors.NotFound:
         return None
     except (errors.Conflict, errors.Invalid):
-        return 0.2  # the finalizer list changed meanwhile: look again
+        return requeue.AFTER_CONFLICT  # the finalizer list changed meanwhile: look again
     logger.info("RayJob %s/%s: finalizer removed", *key)
     return None

@@ -1,15 +1,17 @@
 """Carrying out the actions ``decide`` returned: API writes, dashboard calls, events. Impure glue.
 
-A child the API server refuses (422 invalid, 403 forbidden) is remembered for the attempt so that the
-next ``decide`` fails the RayJob with the reason, instead of retrying the same refused request forever.
+A child the API server refuses (422 invalid, 403 forbidden) is returned as a :class:`Refusal`; the reconcile
+settles it into the status it writes (``state.rayjob.outcome.refused``), so the attempt fails with the reason
+instead of retrying the same refused request forever, and no process memory is needed to know it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import logging
-from typing import Any
+from typing import assert_never
 
 from rayjob_operator import constants
 from rayjob_operator.builders import auth
@@ -18,16 +20,49 @@ from rayjob_operator.dashboard import errors as dash_errors
 from rayjob_operator.dashboard.models import SubmitRequest
 from rayjob_operator.k8s import errors
 from rayjob_operator.k8s import resources as res
+from rayjob_operator.k8s.events import EventType
+from rayjob_operator.model import bodies
+from rayjob_operator.model.bodies import Body, Key
 from rayjob_operator.model.event_reasons import EventReason as R
 from rayjob_operator.model.event_reasons import Reason
 from rayjob_operator.model.raycluster import RayCluster
 from rayjob_operator.model.rayjob import RayJob, RayJobStatus
-from rayjob_operator.reconcilers.context import AttemptFailure, Context, Key
+from rayjob_operator.reconcilers.context import Context
 from rayjob_operator.runtime.poller import Target
 from rayjob_operator.state.rayjob import actions as a
 
 logger = logging.getLogger(__name__)
-Body = dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Refusal:
+    """The API server refused to create a child of this attempt: it never will."""
+
+    kind: str
+    """"RayCluster" or "Job"."""
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ChildKind:
+    resource: res.Resource
+    kind: str
+    created: tuple[R, str]
+    failed: tuple[R, str]
+
+
+CLUSTER = ChildKind(
+    res.RAYCLUSTERS,
+    "RayCluster",
+    (R.CREATED_RAYCLUSTER, "Created RayCluster"),
+    (R.FAILED_TO_CREATE_RAYCLUSTER, "Failed to create RayCluster"),
+)
+SUBMITTER = ChildKind(
+    res.JOBS,
+    "Job",
+    (R.CREATED_RAYJOB_SUBMITTER, "Created Kubernetes Job"),
+    (R.FAILED_TO_CREATE_RAYJOB_SUBMITTER, "Failed to create new Kubernetes Job"),
+)
 
 
 class Actor:
@@ -38,197 +73,177 @@ class Actor:
         self.job = job
         self.ctx = ctx
         self.namespace = key[0]
-        status = job.status or RayJobStatus()
-        self.attempt = (status.ray_cluster_name, status.job_id)
 
     @property
     def body(self) -> Body:
         return self.ctx.store.get(res.RAYJOBS, *self.key) or {}
 
-    async def run(self, action: a.Action) -> None:
-        handler = getattr(self, f"_do_{type(action).__name__}")
-        await handler(action)
+    async def run_all(self, actions: tuple[a.Action, ...]) -> Refusal | None:
+        """Run the actions in order; stop at the first refusal (what follows it presumed the child exists)."""
+        for action in actions:
+            refusal = await self.run(action)
+            if refusal is not None:
+                return refusal
+        return None
 
-    def _event(self, type_: str, reason: Reason, action: str, note: str) -> None:
-        self.ctx.job_events.emit(self.body, type=type_, reason=reason, action=action, note=note)  # type: ignore[arg-type]
+    async def run(self, action: a.Action) -> Refusal | None:
+        match action:
+            case a.CreateCluster(manifest):
+                return await self._create_child(CLUSTER, manifest)
+            case a.CreateSubmitter(manifest):
+                return await self._create_child(SUBMITTER, manifest)
+            case a.DeleteCluster() | a.DeleteSubmitter():
+                await self._delete_child(action)
+            case a.AddFinalizer():
+                await self._add_finalizer()
+            case a.SuspendWorkers(name):
+                await self._suspend_workers(name)
+            case a.EnsureJobService(manifest):
+                await self._ensure_job_service(manifest)
+            case a.DeleteSelf():
+                logger.info("RayJob %s/%s: deleting itself (deletion policy)", *self.key)
+                await self.ctx.store.delete(res.RAYJOBS, *self.key)
+            case a.Emit(type_, reason, verb, note):
+                self._event(type_, reason, verb, note)
+            case a.SubmitJob() | a.StopJob() | a.SaveLogs():
+                await self._dashboard(action)
+            case _:
+                assert_never(action)
+        return None
 
-    def _remember_failure(self, kind: str, message: str, *, permanent: bool) -> None:
-        self.ctx.failures[self.key] = AttemptFailure(self.attempt, kind, message, permanent)
+    async def _dashboard(self, action: a.SubmitJob | a.StopJob | a.SaveLogs) -> None:
+        match action:
+            case a.SubmitJob(address, request):
+                await self._submit(address, request)
+            case a.StopJob(address, job_id):
+                await stop_job(self.ctx, self.key, self.job, address, job_id)
+            case a.SaveLogs(address, job_id):
+                await self._save_logs(address, job_id)
+            case _:
+                assert_never(action)
 
-    def _forget_failure(self) -> None:
-        self.ctx.failures.pop(self.key, None)
+    def _event(self, type_: EventType, reason: Reason, action: str, note: str) -> None:
+        self.ctx.job_events.emit(self.body, type=type_, reason=reason, action=action, note=note)
 
     # --- Kubernetes objects -----------------------------------------------------------------------------
 
-    async def _do_AddFinalizer(self, _: a.AddFinalizer) -> None:
-        meta = self.body["metadata"]
-        finalizers = [*(meta.get("finalizers") or []), constants.RAYJOB_FINALIZER]
-        patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
-        await self.ctx.store.patch(res.RAYJOBS, self.namespace, meta["name"], patch)
+    async def _add_finalizer(self) -> None:
+        body = self.body
+        finalizers = [*bodies.finalizers(body), constants.RAYJOB_FINALIZER]
+        patch = {"metadata": {"finalizers": finalizers, "resourceVersion": bodies.meta(body).get("resourceVersion")}}
+        await self.ctx.store.patch(res.RAYJOBS, *self.key, patch)
 
-    async def _do_CreateCluster(self, action: a.CreateCluster) -> None:
-        await self._create_child(
-            res.RAYCLUSTERS,
-            action.manifest,
-            kind="RayCluster",
-            created=(R.CREATED_RAYCLUSTER, "Created RayCluster"),
-            failed=(R.FAILED_TO_CREATE_RAYCLUSTER, "Failed to create RayCluster"),
-        )
-
-    async def _create_child(
-        self, resource: res.Resource, manifest: Body, *, kind: str, created: tuple[R, str], failed: tuple[R, str]
-    ) -> None:
-        """Create a child; one the API server refuses is remembered, and fails the attempt at the next decide."""
-        name = manifest["metadata"]["name"]
+    async def _create_child(self, child: ChildKind, manifest: Body) -> Refusal | None:
+        name = bodies.name(manifest)
         try:
-            _, new = await self.ctx.store.create(resource, self.namespace, manifest)
+            _, new = await self.ctx.store.create(child.resource, self.namespace, manifest)
         except (errors.Invalid, errors.Forbidden) as exc:
             if errors.namespace_terminating(exc):
-                return
-            message = f"{failed[1]} {self.namespace}/{name}: {exc.message}"
-            self._event("Warning", failed[0], "Create", message)
-            self._remember_failure(kind, message, permanent=True)
-            return
+                return None
+            message = f"{child.failed[1]} {self.namespace}/{name}: {exc.message}"
+            self._event("Warning", child.failed[0], "Create", message)
+            return Refusal(child.kind, message)
         if new:
-            self._event("Normal", created[0], "Create", f"{created[1]} {self.namespace}/{name}")
+            self._event("Normal", child.created[0], "Create", f"{child.created[1]} {self.namespace}/{name}")
+        return None
 
-    async def _delete_child(self, resource: res.Resource, name: str, *, deleted: tuple[R, str], failed: R) -> None:
+    async def _delete_child(self, action: a.DeleteCluster | a.DeleteSubmitter) -> None:
         """Delete a child; a refusal is posted as a Warning and raised (the reconcile is retried)."""
+        if isinstance(action, a.DeleteCluster):
+            resource, deleted, failed = res.RAYCLUSTERS, R.DELETED_RAYCLUSTER, R.FAILED_TO_DELETE_RAYCLUSTER
+        else:
+            resource, deleted, failed = res.JOBS, R.DELETED_RAYJOB_SUBMITTER, R.FAILED_TO_DELETE_RAYJOB_SUBMITTER
+        name = action.name
+        what = f"{resource.kind} {self.namespace}/{name}"
         try:
             gone = await self.ctx.store.delete(resource, self.namespace, name)
         except errors.KubeError as exc:
-            self._event("Warning", failed, "Delete", f"Failed to delete {resource.kind} {self.namespace}/{name}: {exc}")
+            self._event("Warning", failed, "Delete", f"Failed to delete {what}: {exc}")
             raise
         if not gone:
-            self._event("Normal", deleted[0], "Delete", f"{deleted[1]} {self.namespace}/{name}")
+            self._event("Normal", deleted, "Delete", f"Deleted {what}")
 
-    async def _do_DeleteCluster(self, action: a.DeleteCluster) -> None:
-        await self._delete_child(
-            res.RAYCLUSTERS,
-            action.name,
-            deleted=(R.DELETED_RAYCLUSTER, "Deleted cluster"),
-            failed=R.FAILED_TO_DELETE_RAYCLUSTER,
-        )
-
-    async def _do_SuspendWorkers(self, action: a.SuspendWorkers) -> None:
-        cluster = self.ctx.store.get(res.RAYCLUSTERS, self.namespace, action.name)
+    async def _suspend_workers(self, name: str) -> None:
+        cluster = self.ctx.store.get(res.RAYCLUSTERS, self.namespace, name)
         if cluster is None:
             return
         groups = cluster.get("spec", {}).get("workerGroupSpecs") or []
-        ops: list[Body] = [
-            {"op": "test", "path": "/metadata/resourceVersion", "value": cluster["metadata"]["resourceVersion"]}
-        ]
+        version = bodies.meta(cluster).get("resourceVersion")
+        ops: list[Body] = [{"op": "test", "path": "/metadata/resourceVersion", "value": version}]
         ops += [{"op": "add", "path": f"/spec/workerGroupSpecs/{i}/suspend", "value": True} for i in range(len(groups))]
-        await self.ctx.store.patch(res.RAYCLUSTERS, self.namespace, action.name, ops, kind="json")
-        self._event(
-            "Normal",
-            R.UPDATED_RAYCLUSTER,
-            "Update",
-            f"Suspended the worker groups of RayCluster {self.namespace}/{action.name} (DeleteWorkers)",
-        )
+        await self.ctx.store.patch(res.RAYCLUSTERS, self.namespace, name, ops, kind="json")
+        note = f"Suspended the worker groups of RayCluster {self.namespace}/{name} (DeleteWorkers)"
+        self._event("Normal", R.UPDATED_RAYCLUSTER, "Update", note)
 
-    async def _do_CreateSubmitter(self, action: a.CreateSubmitter) -> None:
-        await self._create_child(
-            res.JOBS,
-            action.manifest,
-            kind="Job",
-            created=(R.CREATED_RAYJOB_SUBMITTER, "Created Kubernetes Job"),
-            failed=(R.FAILED_TO_CREATE_RAYJOB_SUBMITTER, "Failed to create new Kubernetes Job"),
-        )
-
-    async def _do_DeleteSubmitter(self, action: a.DeleteSubmitter) -> None:
-        await self._delete_child(
-            res.JOBS,
-            action.name,
-            deleted=(R.DELETED_RAYJOB_SUBMITTER, "Deleted Kubernetes Job"),
-            failed=R.FAILED_TO_DELETE_RAYJOB_SUBMITTER,
-        )
-
-    async def _do_EnsureJobService(self, action: a.EnsureJobService) -> None:
-        name = action.manifest["metadata"]["name"]
+    async def _ensure_job_service(self, manifest: Body) -> None:
+        name = bodies.name(manifest)
         existing = self.ctx.store.get(res.SERVICES, self.namespace, name)
         if existing is None:
-            _, created = await self.ctx.store.create(res.SERVICES, self.namespace, action.manifest)
+            _, created = await self.ctx.store.create(res.SERVICES, self.namespace, manifest)
             if created:
                 self._event("Normal", R.CREATED_SERVICE, "Create", f"Created service {self.namespace}/{name}")
             return
-        spec = {**action.manifest["spec"], "clusterIP": existing["spec"].get("clusterIP")}  # immutable once set
-        metadata = {**action.manifest["metadata"], "resourceVersion": existing["metadata"]["resourceVersion"]}
-        await self.ctx.store.replace(res.SERVICES, {**action.manifest, "metadata": metadata, "spec": spec})
+        spec = {**manifest["spec"], "clusterIP": existing["spec"].get("clusterIP")}  # immutable once set
+        metadata = {**manifest["metadata"], "resourceVersion": bodies.meta(existing).get("resourceVersion")}
+        await self.ctx.store.replace(res.SERVICES, {**manifest, "metadata": metadata, "spec": spec})
         self._event("Normal", R.UPDATED_SERVICE, "Update", f"Pointed service {self.namespace}/{name} at the new head")
-
-    async def _do_DeleteSelf(self, _: a.DeleteSelf) -> None:
-        logger.info("RayJob %s/%s: deleting itself (deletion policy)", *self.key)
-        await self.ctx.store.delete(res.RAYJOBS, *self.key)
-
-    async def _do_Emit(self, action: a.Emit) -> None:
-        self._event(action.type, action.reason, action.action, action.note)
 
     # --- the Ray dashboard --------------------------------------------------------------------------------
 
-    async def _do_SubmitJob(self, action: a.SubmitJob) -> None:
+    async def _submit(self, address: str, request: Body) -> None:
         """Handed to the poller: the POST never holds up this reconcile, and is sent once per attempt."""
-        token = await dashboard_token(self.ctx, self.job)
-        request = SubmitRequest(**action.request)
-        self.ctx.poller.submit(self.key, Target(action.address, request.submission_id, token), request)
+        token = await dashboard_token(self.ctx, self.key, self.job)
+        submit = SubmitRequest(**request)
+        self.ctx.poller.submit(self.key, Target(address, submit.submission_id, token), submit)
 
-    async def _do_StopJob(self, action: a.StopJob) -> None:
-        await stop_job(self.ctx, self.job, action.address, action.job_id)
-
-    async def _do_SaveLogs(self, action: a.SaveLogs) -> None:
-        client = self.ctx.dashboard
+    async def _save_logs(self, address: str, job_id: str) -> None:
         try:
-            text = await client.get_logs(action.address, action.job_id, token=await dashboard_token(self.ctx, self.job))
-        except dash_errors.DashboardError as exc:
+            token = await dashboard_token(self.ctx, self.key, self.job)
+            text = await self.ctx.dashboard.get_logs(address, job_id, token=token)
+        except (dash_errors.DashboardError, errors.KubeError) as exc:
             logger.warning("RayJob %s/%s: could not keep the driver log: %s", *self.key, exc)
             return
-        manifest = build_log_configmap(self.job, job_id=action.job_id, text=text, limit=self.ctx.config.log_tail_bytes)
-        client_k8s = self.ctx.store.client
-        name = manifest["metadata"]["name"]
+        manifest = build_log_configmap(self.job, job_id=job_id, text=text, limit=self.ctx.config.log_tail_bytes)
         try:
-            try:
-                await client_k8s.create(res.CONFIGMAPS, self.namespace, manifest)
-            except errors.AlreadyExists:
-                await client_k8s.replace(res.CONFIGMAPS, self.namespace, name, manifest)
+            await self.ctx.store.put(res.CONFIGMAPS, self.namespace, manifest)
         except errors.KubeError as exc:
-            logger.warning("RayJob %s/%s: could not write ConfigMap %s: %s", *self.key, name, exc)
+            logger.warning("RayJob %s/%s: could not write ConfigMap %s: %s", *self.key, bodies.name(manifest), exc)
 
 
-async def stop_job(ctx: Context, job: RayJob, address: str, job_id: str) -> None:
+async def stop_job(ctx: Context, key: Key, job: RayJob, address: str, job_id: str) -> None:
     """Best effort and bounded: a dead dashboard never holds anything up."""
-    client = ctx.dashboard
     try:
-        token = await dashboard_token(ctx, job)
-        await asyncio.wait_for(client.stop(address, job_id, token=token), timeout=ctx.config.finalizer_timeout_seconds)
+        token = await dashboard_token(ctx, key, job)
+        stop = ctx.dashboard.stop(address, job_id, token=token)
+        await asyncio.wait_for(stop, timeout=ctx.config.finalizer_timeout_seconds)
         logger.info("Stopped Ray job %s at %s", job_id, address)
     except (dash_errors.DashboardError, errors.KubeError, TimeoutError) as exc:
         logger.info("Could not stop Ray job %s at %s (%s); going on", job_id, address, exc)
 
 
-async def dashboard_token(ctx: Context, job: RayJob) -> str | None:
-    """The cluster's Ray auth token (from its Secret) when token authentication is on, else None.
+async def dashboard_token(ctx: Context, key: Key, job: RayJob) -> str | None:
+    """The Ray auth token of the job's current cluster (from its Secret) when token auth is on, else None.
 
-    Both answers are remembered per (namespace, cluster), so a running job's reconciles neither parse
-    its RayCluster again nor read the Secret again.
+    Remembered for the RayJob's attempt (``ctx.tokens``), so a running job's reconciles neither parse its
+    RayCluster again nor read the Secret again; forgotten when the attempt ends or the dashboard refuses it.
     """
     name = (job.status or RayJobStatus()).ray_cluster_name
     if not name:
         return None
+    known, token = ctx.tokens.lookup(key, name)
+    if known:
+        return token
     namespace = job.metadata.namespace or ""
-    if (namespace, name) in ctx.tokens:
-        return ctx.tokens[(namespace, name)]
     cluster_body = ctx.store.get(res.RAYCLUSTERS, namespace, name)
     spec = RayCluster.model_validate(cluster_body).spec if cluster_body else job.spec.ray_cluster_spec
     enabled = spec is not None and auth.token_auth_enabled(spec)
-    token = None
     if spec is not None and enabled:
-        try:
-            secret = await ctx.store.client.get(res.SECRETS, namespace, auth.auth_secret_name(spec, name))
-        except errors.NotFound:
+        secret = await ctx.store.read(res.SECRETS, namespace, auth.auth_secret_name(spec, name))
+        if secret is None:
             return None  # the RayCluster reconcile has not created it yet: ask again next time
         raw = (secret.get("data") or {}).get(auth.AUTH_TOKEN_SECRET_KEY)
         token = base64.b64decode(raw).decode() if raw else None
     # Remembered only when decided from the cluster itself (the RayJob's template may differ) and final.
     if cluster_body is not None and (token is not None or not enabled):
-        ctx.tokens[(namespace, name)] = token
+        ctx.tokens.remember(key, name, token)
     return token

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
 from typing import Any
 
 import pydantic
@@ -12,12 +11,15 @@ from rayjob_operator import constants
 from rayjob_operator.builders import services
 from rayjob_operator.builders.rayjob import job_head_service_name
 from rayjob_operator.k8s import resources as res
+from rayjob_operator.model import bodies
 from rayjob_operator.model.base import ObjectMeta
+from rayjob_operator.model.bodies import Body, Key
 from rayjob_operator.model.enums import SubmissionMode
+from rayjob_operator.model.k8s_time import parse_time
 from rayjob_operator.model.raycluster import RayCluster
 from rayjob_operator.model.rayjob import RayJob, RayJobSpec, RayJobStatus
 from rayjob_operator.model.validation import InvalidSpec, validate_rayjob
-from rayjob_operator.reconcilers.context import Context, Key
+from rayjob_operator.reconcilers.context import Context
 from rayjob_operator.runtime import store
 from rayjob_operator.runtime.poller import Target
 from rayjob_operator.state import pods
@@ -28,8 +30,6 @@ from rayjob_operator.state.rayjob.observation import (
     SubmitterView,
     Timeouts,
 )
-
-Body = dict[str, Any]
 
 
 def parse(body: Body) -> tuple[RayJob, InvalidSpec | None]:
@@ -74,10 +74,7 @@ def observe(key: Key, job: RayJob, body: Body, invalid: InvalidSpec | None, ctx:
     cluster_body = ctx.store.get(res.RAYCLUSTERS, key[0], status.ray_cluster_name) if status.ray_cluster_name else None
     cluster = _cluster_view(job, cluster_body, ctx) if cluster_body else None
     mode = job.spec.submission_mode if isinstance(job.spec.submission_mode, SubmissionMode) else None
-    target = poll_target(job, ctx)
-    failure = ctx.failures.get(key)
-    if failure is not None and failure.attempt != (status.ray_cluster_name, status.job_id):
-        failure = None  # a failure of an earlier attempt
+    target = poll_target(key, job, ctx)
     return JobObservation(
         job=job,
         body=body,
@@ -90,7 +87,6 @@ def observe(key: Key, job: RayJob, body: Body, invalid: InvalidSpec | None, ctx:
         ray=ctx.poller.latest(key, target) if target is not None else None,
         random_suffix=random_suffix(),
         job_service_cluster=_job_service_cluster(job, ctx),
-        create_error=(failure.kind, failure.message) if failure else None,
         **_pods_left(job, ctx),
         timeouts=timeouts(ctx),
         submitter_image=ctx.config.submitter_image,
@@ -101,52 +97,51 @@ def observe(key: Key, job: RayJob, body: Body, invalid: InvalidSpec | None, ctx:
 def _pods_left(job: RayJob, ctx: Context) -> dict[str, Any]:
     """The attempt's pods still in the API: a suspend or retry is done only when they are gone."""
     namespace, status = job.metadata.namespace or "", job.status or RayJobStatus()
-    cache = ctx.store.cache(res.PODS)
-    left = cache.by_index("group", store.submitter_pods_of(namespace, job.metadata.name or ""))
+    left = ctx.store.by_index(res.PODS, "group", store.submitter_pods_of(namespace, job.metadata.name or ""))
     if status.ray_cluster_name and not job.spec.cluster_selector:
-        left += cache.by_index("group", store.pods_of_cluster(namespace, status.ray_cluster_name))
-    stamps = [_time(p["metadata"].get("deletionTimestamp")) for p in left]
+        left += ctx.store.by_index(res.PODS, "group", store.pods_of_cluster(namespace, status.ray_cluster_name))
+    stamps = [parse_time(bodies.meta(p).get("deletionTimestamp")) for p in left]
     since = min((s for s in stamps if s is not None), default=None)
     return {"pods_left": tuple(pods.name(p) for p in left), "pods_terminating_since": since}
 
 
 def _job_service_cluster(job: RayJob, ctx: Context) -> str | None:
     service = ctx.store.get(res.SERVICES, job.metadata.namespace or "", job_head_service_name(job))
-    if service is None or not _owned_by(service, job.metadata.uid):
+    if service is None or not bodies.controlled_by(service, job.metadata.uid):
         return None
     return str(((service.get("spec") or {}).get("selector") or {}).get(constants.LABEL_CLUSTER, "")) or None
 
 
-def poll_target(job: RayJob, ctx: Context) -> Target | None:
+def poll_target(key: Key, job: RayJob, ctx: Context) -> Target | None:
     status = job.status or RayJobStatus()
     if not (status.dashboard_url and status.job_id):
         return None
-    token = ctx.tokens.get((job.metadata.namespace or "", status.ray_cluster_name or ""))
+    _, token = ctx.tokens.lookup(key, status.ray_cluster_name or "")
     return Target(status.dashboard_url, status.job_id, token)
 
 
-def _owned_by(body: Body, uid: str | None) -> bool:
-    return any(r.get("uid") == uid and r.get("controller") for r in body["metadata"].get("ownerReferences") or [])
+def _children_pods(owner: Body, ctx: Context) -> list[Body]:
+    return ctx.store.by_index(res.PODS, "owner", store.owned_by(bodies.namespace(owner), bodies.uid(owner)))
 
 
 def _cluster_view(job: RayJob, body: Body, ctx: Context) -> ClusterView:
-    meta = body["metadata"]
+    namespace = bodies.namespace(body)
     try:
         model: RayCluster | None = RayCluster.model_validate(body)
     except pydantic.ValidationError:
         model = None
-    cluster_pods = ctx.store.cache(res.PODS).by_index("owner", f"{meta['namespace']}/{meta.get('uid')}")
+    cluster_pods = _children_pods(body, ctx)
     address = services.dashboard_address(model, options=ctx.pod_options) if model else None
     service_name = services.head_service_name(model) if model else None
     groups = model.spec.worker_groups() if model else []
     return ClusterView(
-        name=meta["name"],
-        owned=_owned_by(body, job.metadata.uid),
-        deleting=bool(meta.get("deletionTimestamp")),
+        name=bodies.name(body),
+        owned=bodies.controlled_by(body, job.metadata.uid),
+        deleting=bodies.is_deleting(body),
         status=model.status if model else None,
         workers_suspended=all(g.suspend for g in groups),
         problem=next((p for p in map(_pod_problem, cluster_pods) if p), None),
-        head_service_ready=bool(service_name and ctx.store.get(res.SERVICES, meta["namespace"], service_name)),
+        head_service_ready=bool(service_name and ctx.store.get(res.SERVICES, namespace, service_name)),
         dashboard_address=address,
         model=model,
     )
@@ -157,37 +152,30 @@ def _pod_problem(pod: Body) -> str | None:
     return f"pod {pods.name(pod)}: {problem}" if problem else None
 
 
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-
-
 def _submitter_view(job: RayJob, ctx: Context) -> SubmitterView:
     body = ctx.store.get(res.JOBS, job.metadata.namespace or "", job.metadata.name or "")
-    if body is None or not _owned_by(body, job.metadata.uid):
+    if body is None or not bodies.controlled_by(body, job.metadata.uid):
         return SubmitterView(exists=False)
-    meta = body["metadata"]
+    meta = bodies.meta(body)
     conditions = {
         c.get("type"): c for c in (body.get("status") or {}).get("conditions") or [] if c.get("status") == "True"
     }
     failed = conditions.get("Failed")
     finished = failed or conditions.get("Complete")
-    job_pods = ctx.store.cache(res.PODS).by_index("owner", f"{meta['namespace']}/{meta.get('uid')}")
+    job_pods = _children_pods(body, ctx)
     return SubmitterView(
         exists=True,
-        deleting=bool(meta.get("deletionTimestamp")),
-        created_at=_time(meta.get("creationTimestamp")),
+        deleting=bodies.is_deleting(body),
+        created_at=parse_time(meta.get("creationTimestamp")),
         failed=(str(failed.get("reason")), str(failed.get("message") or "")) if failed else None,
-        finished_at=_time(finished.get("lastTransitionTime")) if finished else None,
+        finished_at=parse_time(finished.get("lastTransitionTime")) if finished else None,
         started=any(pods.phase(p) in ("Running", "Succeeded", "Failed") for p in job_pods),
         problem=next((p for p in map(_pod_problem, job_pods) if p), None),
     )
 
 
 def _sidecar_view(cluster_body: Body, ctx: Context) -> SidecarView:
-    meta = cluster_body["metadata"]
-    cluster_pods = ctx.store.cache(res.PODS).by_index("owner", f"{meta['namespace']}/{meta.get('uid')}")
+    cluster_pods = _children_pods(cluster_body, ctx)
     heads = [
         p
         for p in cluster_pods
@@ -203,5 +191,5 @@ def _sidecar_view(cluster_body: Body, ctx: Context) -> SidecarView:
         terminated=True,
         exit_code=ended.get("exitCode"),
         reason=ended.get("reason"),
-        finished_at=_time(ended.get("finishedAt")),
+        finished_at=parse_time(ended.get("finishedAt")),
     )

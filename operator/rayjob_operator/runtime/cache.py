@@ -9,21 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
 
-Body = dict[str, Any]
-Key = tuple[str, str]
+from rayjob_operator.model import bodies, k8s_time
+from rayjob_operator.model.bodies import Body, Key
+
 Indexer = Callable[[Body], Iterable[str]]
-
-
-def object_key(body: Body) -> Key:
-    meta = body.get("metadata") or {}
-    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
-
-
-def _version(body: Body) -> int | None:
-    value = (body.get("metadata") or {}).get("resourceVersion")
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+object_key = bodies.key
+_version = bodies.resource_version
 
 
 def is_newer_or_same(new: Body, old: Body) -> bool:
@@ -76,9 +68,9 @@ class KindCache:
     def mark_deleting(self, namespace: str, name: str, now: datetime | None = None) -> None:
         """After a successful DELETE: keep the object (its DELETED event follows) but flag it as going."""
         old = self._objects.get((namespace, name))
-        if old is None or (old.get("metadata") or {}).get("deletionTimestamp"):
+        if old is None or bodies.is_deleting(old):
             return
-        stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = k8s_time.format_time(now or datetime.now(UTC))
         self._objects[(namespace, name)] = {**old, "metadata": {**old["metadata"], "deletionTimestamp": stamp}}
 
     def resync(self, listed: Iterable[Body], list_version: str, *, namespace: str | None = None) -> list[Body]:

@@ -24,7 +24,6 @@ from typing import Any, Protocol
 from rayjob_operator.dashboard import errors
 from rayjob_operator.dashboard.models import JobInfo, SubmitRequest
 from rayjob_operator.state.rayjob.observation import RayResult, RayView
-from rayjob_submitter.contract import TERMINAL_STATUSES
 
 logger = logging.getLogger(__name__)
 PERMANENT_SUBMIT_ERRORS = (
@@ -225,7 +224,7 @@ class JobPoller:
         changed = _meaningful(tracked.view) != _meaningful(view)
         tracked.view = view
         if changed:
-            self._on_change(key, view.result == RayResult.FOUND and view.status in TERMINAL_STATUSES)
+            self._on_change(key, view.result == RayResult.FOUND and view.status is not None and view.status.is_terminal)
 
     async def _ask(self, target: Target, previous: RayView | None) -> RayView:
         now = self._clock()
@@ -234,10 +233,11 @@ class JobPoller:
         except errors.JobNotFound:
             return _view(RayResult.NOT_FOUND, previous, now)
         except errors.DashboardError as exc:
-            return _view(RayResult.UNREACHABLE, previous, now, error=str(exc))
+            view = _view(RayResult.UNREACHABLE, previous, now, error=str(exc))
+            return dataclasses.replace(view, auth_failed=isinstance(exc, errors.DashboardAuthError))
         return RayView(
             result=RayResult.FOUND,
-            status=info.status.value,
+            status=info.status,
             message=info.message,
             start_time_ms=info.start_time,
             end_time_ms=info.end_time,
@@ -267,4 +267,5 @@ def _meaningful(view: RayView | None) -> tuple[object, ...] | None:
         view.submitted,
         view.submit_error,
         view.submit_error_permanent,
+        view.auth_failed,
     )

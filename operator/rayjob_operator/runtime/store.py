@@ -14,8 +14,10 @@ from typing import Any
 from rayjob_operator import constants
 from rayjob_operator.k8s import errors
 from rayjob_operator.k8s import resources as res
-from rayjob_operator.k8s.client import Body, KubeClient, PatchKind
+from rayjob_operator.k8s.client import KubeApi, PatchKind
 from rayjob_operator.k8s.resources import Resource
+from rayjob_operator.model import bodies
+from rayjob_operator.model.bodies import Body
 from rayjob_operator.runtime.cache import Indexer, KindCache, object_key
 from rayjob_operator.runtime.namespaces import NamespaceScope
 
@@ -25,15 +27,18 @@ CREATED_BY_SELECTOR = f"{constants.LABEL_APP_CREATED_BY}={constants.CREATED_BY_V
 
 
 def _owner_index(body: Body) -> list[str]:
-    meta = body.get("metadata") or {}
-    return [f"{meta.get('namespace')}/{ref.get('uid')}" for ref in meta.get("ownerReferences") or []]
+    return [owned_by(bodies.namespace(body), uid) for uid in bodies.owner_uids(body)]
+
+
+def owned_by(namespace: str, owner_uid: str | None) -> str:
+    """The ``owner`` index value of the children of the owner with this uid."""
+    return f"{namespace}/{owner_uid}"
 
 
 def _pod_group_index(body: Body) -> list[str]:
     """``<ns>/cluster/<name>`` for a Ray pod, ``<ns>/rayjob/<name>`` for a RayJob's submitter pod."""
-    meta = body.get("metadata") or {}
-    labels = meta.get("labels") or {}
-    namespace = meta.get("namespace")
+    labels = bodies.labels(body)
+    namespace = bodies.namespace(body)
     if constants.LABEL_CLUSTER in labels:
         return [f"{namespace}/cluster/{labels[constants.LABEL_CLUSTER]}"]
     if labels.get(constants.LABEL_ORIGINATED_FROM_CRD) == constants.RAYJOB_KIND:
@@ -70,7 +75,7 @@ WATCHED = (
 
 
 class Store:
-    def __init__(self, client: KubeClient, scope: NamespaceScope | None = None) -> None:
+    def __init__(self, client: KubeApi, scope: NamespaceScope | None = None) -> None:
         self.client = client
         self.scope = scope or NamespaceScope()
         self._caches = {w.resource: KindCache(w.indexers) for w in WATCHED}
@@ -82,6 +87,39 @@ class Store:
 
     def get(self, resource: Resource, namespace: str, name: str) -> Body | None:
         return self._caches[resource].get(namespace, name)
+
+    def by_index(self, resource: Resource, index: str, value: str) -> list[Body]:
+        return self._caches[resource].by_index(index, value)
+
+    def all(self, resource: Resource) -> list[Body]:
+        return self._caches[resource].all()
+
+    def count(self, resource: Resource) -> int:
+        return len(self._caches[resource])
+
+    # --- kinds that are not watched (Secrets, ConfigMaps, RBAC objects): straight to the API ---------------
+
+    async def read(self, resource: Resource, namespace: str, name: str) -> Body | None:
+        """Read an object from the API (not cached); None if it does not exist."""
+        try:
+            return await self.client.get(resource, namespace, name)
+        except errors.NotFound:
+            return None
+
+    async def create_once(self, resource: Resource, namespace: str, body: Body) -> bool:
+        """Create it unless it exists (an existing one is left as it is); True if it was created now."""
+        try:
+            await self.client.create(resource, namespace, body)
+        except errors.AlreadyExists:
+            return False
+        return True
+
+    async def put(self, resource: Resource, namespace: str, body: Body) -> None:
+        """Create it, or replace what is there (last writer wins: for objects only the operator writes)."""
+        try:
+            await self.client.create(resource, namespace, body)
+        except errors.AlreadyExists:
+            await self.client.replace(resource, namespace, bodies.name(body), body)
 
     # --- feeding ----------------------------------------------------------------------------------------
 
@@ -157,7 +195,7 @@ class Store:
         try:
             return self._written(resource, await self.client.create(resource, namespace, body)), True
         except errors.AlreadyExists:
-            name = (body.get("metadata") or {}).get("name")
+            name = bodies.name(body)
             if not name:
                 raise
             return self._written(resource, await self.client.get(resource, namespace, name)), False

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rayjob_operator import constants
+from rayjob_operator.model import bodies
 
 Pod = Mapping[str, Any]
 
@@ -13,20 +14,13 @@ REPLICA_INDEX_LABEL = constants.LABEL_WORKER_REPLICA_INDEX
 HOST_INDEX_LABEL = "ray.io/replica-host-index"
 
 
-def name(pod: Pod) -> str:
-    return str((pod.get("metadata") or {}).get("name", ""))
-
-
-def labels(pod: Pod) -> Mapping[str, str]:
-    return (pod.get("metadata") or {}).get("labels") or {}
+name = bodies.name
+labels = bodies.labels
+is_terminating = bodies.is_deleting
 
 
 def phase(pod: Pod) -> str:
     return str((pod.get("status") or {}).get("phase") or "Pending")
-
-
-def is_terminating(pod: Pod) -> bool:
-    return bool((pod.get("metadata") or {}).get("deletionTimestamp"))
 
 
 def is_ready(pod: Pod) -> bool:

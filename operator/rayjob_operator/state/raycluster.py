@@ -19,6 +19,7 @@ from rayjob_operator.builders import autoscaler as autoscaler_builders
 from rayjob_operator.builders import raycluster as pod_builders
 from rayjob_operator.builders import services as service_builders
 from rayjob_operator.builders.options import PodOptions
+from rayjob_operator.model import bodies
 from rayjob_operator.model.raycluster import RayCluster
 from rayjob_operator.state import pods
 from rayjob_operator.state.conditions import condition_is_true
@@ -99,7 +100,7 @@ def plan_children(obs: ClusterObservation, *, options: PodOptions) -> ClusterPla
 
 def _plan_head(obs: ClusterObservation, options: PodOptions) -> tuple[list[Body], list[PodDeletion]]:
     heads = head_pods(obs.pods)
-    running = sorted(live(heads), key=lambda p: (p.get("metadata") or {}).get("creationTimestamp") or "")
+    running = sorted(live(heads), key=lambda p: bodies.meta(p).get("creationTimestamp") or "")
     extra = [PodDeletion(pods.name(p), "the cluster has more than one head", head=True) for p in running[1:]]
     if running or any(pods.is_terminating(p) for p in heads):
         return [], extra
@@ -112,7 +113,7 @@ def _plan_head(obs: ClusterObservation, options: PodOptions) -> tuple[list[Body]
 
 
 def _missing_services(obs: ClusterObservation, options: PodOptions) -> list[Body]:
-    existing = {(s.get("metadata") or {}).get("name") for s in obs.services}
+    existing = {bodies.name(s) for s in obs.services}
     wanted = [service_builders.build_head_service(obs.cluster, options=options)]
     headless = service_builders.build_headless_worker_service(obs.cluster)
     if headless is not None:

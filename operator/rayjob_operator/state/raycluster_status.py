@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from rayjob_operator.builders import services as service_builders
+from rayjob_operator.model import bodies
 from rayjob_operator.model.enums import ClusterState
 from rayjob_operator.model.raycluster import Condition, HeadInfo, RayCluster, RayClusterStatus
 from rayjob_operator.state import pods, quantities
@@ -105,7 +106,7 @@ def _transition_times(
 
 def head_service(obs: ClusterObservation) -> Body | None:
     name = service_builders.head_service_name(obs.cluster)
-    return next((s for s in obs.services if (s.get("metadata") or {}).get("name") == name), None)
+    return next((s for s in obs.services if bodies.name(s) == name), None)
 
 
 def endpoints(service: Body | None) -> dict[str, str]:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from rayjob_operator.model.enums import JobDeploymentStatus, JobFailedReason
 from rayjob_operator.model.event_reasons import EventReason
 from rayjob_operator.model.rayjob import RayJobStatus
+from rayjob_operator.state import requeue
 from rayjob_operator.state.conditions import set_condition
 from rayjob_operator.state.rayjob.actions import Action, DeleteCluster, DeleteSubmitter, Emit, StopJob
 from rayjob_operator.state.rayjob.finished import finished
@@ -42,7 +43,7 @@ def decide(obs: JobObservation) -> Decision:
     if obs.invalid is not None and not state.is_terminal:
         decision = _validation_failed(obs, str(obs.invalid), obs.invalid.reason)
     elif state == S.VALIDATION_FAILED:
-        decision = Decision(reset(current(obs), S.NEW), requeue_after=0)  # the spec was fixed: start over
+        decision = Decision(reset(current(obs), S.NEW), requeue_after=requeue.NOW)  # the spec was fixed: start over
     else:
         decision = HANDLERS[state](obs)
     return _finalize(obs, decision)
@@ -69,7 +70,7 @@ def _validation_failed(obs: JobObservation, message: str, reason: EventReason) -
         }
     )
     pending = (obs.cluster is not None and obs.cluster.owned) or (obs.submitter is not None and obs.submitter.exists)
-    return Decision(failed, tuple(actions), requeue_after=1.0 if pending else None)
+    return Decision(failed, tuple(actions), requeue_after=requeue.WHILE_DELETING if pending else None)
 
 
 def _finalize(obs: JobObservation, decision: Decision) -> Decision:

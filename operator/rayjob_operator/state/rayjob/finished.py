@@ -13,11 +13,10 @@ from datetime import datetime, timedelta
 
 from rayjob_operator.model.enums import DeletionPolicyType, JobDeploymentStatus
 from rayjob_operator.model.rayjob import DeletionRule, RayJobStatus
+from rayjob_operator.state import requeue
 from rayjob_operator.state.rayjob.actions import Action, DeleteCluster, DeleteSelf, SuspendWorkers
 from rayjob_operator.state.rayjob.observation import JobObservation
 from rayjob_operator.state.rayjob.outcome import Decision, current, earliest, seconds_until
-
-RECHECK_AFTER_DUE = 2.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,12 +31,12 @@ def finished(obs: JobObservation) -> Decision:
     rules = _applicable(obs, status, end)
     pending = [r for r in rules if r.due > obs.now]
     overdue = [r for r in rules if r.due <= obs.now and not _done(obs, r.policy)]
-    requeue = earliest(*(seconds_until(obs.now, r.due) + RECHECK_AFTER_DUE for r in pending))
+    next_due = earliest(*(seconds_until(obs.now, r.due) + requeue.AFTER_DUE for r in pending))
     if not overdue:
-        return Decision(status, requeue_after=requeue)
+        return Decision(status, requeue_after=next_due)
     strongest = max(overdue, key=lambda r: r.policy.impact)
     action = _action(obs, status, strongest.policy)
-    return Decision(status, (action,) if action else (), requeue_after=earliest(requeue, RECHECK_AFTER_DUE))
+    return Decision(status, (action,) if action else (), requeue_after=earliest(next_due, requeue.AFTER_DUE))
 
 
 def _applicable(obs: JobObservation, status: RayJobStatus, end: datetime) -> list[DueRule]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from rayjob_operator.builders.options import PodOptions
+from rayjob_operator.model.enums import JobStatus
 from rayjob_operator.model.raycluster import RayCluster, RayClusterStatus
 from rayjob_operator.model.rayjob import RayJob
 from rayjob_operator.model.validation import InvalidSpec
@@ -88,7 +89,7 @@ class RayView:
     """The latest answer of the dashboard about this attempt's job."""
 
     result: RayResult
-    status: str | None = None
+    status: JobStatus | None = None
     message: str | None = None
     start_time_ms: int | None = None
     end_time_ms: int | None = None
@@ -98,6 +99,8 @@ class RayView:
     checked_at: datetime | None = None
     submitted: bool = False
     """This operator process saw the job of this attempt accepted by the dashboard (a later 404 means lost)."""
+    auth_failed: bool = False
+    """The dashboard refused the token (401/403): it is read from the Secret again."""
     submit_error: str | None = None
     """Why the last POST of the job failed (SUBMITTING)."""
     submit_error_permanent: bool = False
@@ -127,5 +130,3 @@ class JobObservation:
     """Pods of this attempt (its cluster's, its submitter's) still in the API, terminating ones included."""
     pods_terminating_since: datetime | None = None
     """The earliest deletionTimestamp among ``pods_left``."""
-    create_error: tuple[str, str] | None = None
-    """(kind, message) of a child this attempt could not create because the API server refused it."""

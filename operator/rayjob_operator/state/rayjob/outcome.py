@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
+from rayjob_operator.model import k8s_time
 from rayjob_operator.model.enums import JobDeploymentStatus, JobFailedReason, JobStatus, SubmissionMode
 from rayjob_operator.model.rayjob import RayJobStatus
+from rayjob_operator.state import requeue
 from rayjob_operator.state.rayjob.actions import Action, Emit, SaveLogs, StopJob
 from rayjob_operator.state.rayjob.observation import JobObservation, RayResult
 
-TERMINAL_RAY_STATUSES = frozenset({"STOPPED", "SUCCEEDED", "FAILED"})
 NOT_RETRIED = frozenset({JobFailedReason.DEADLINE_EXCEEDED, JobFailedReason.JOB_STATUS_CHECK_TIMEOUT_EXCEEDED})
 
 
@@ -48,7 +49,7 @@ def ray_job_active(obs: JobObservation, status: RayJobStatus) -> bool:
     if obs.ray is not None and obs.ray.result == RayResult.NOT_FOUND:
         return False  # the dashboard answered and does not know it: nothing to stop
     if obs.ray is not None and obs.ray.result == RayResult.FOUND:
-        return obs.ray.status not in TERMINAL_RAY_STATUSES
+        return not (obs.ray.status is not None and obs.ray.status.is_terminal)
     return status.job_status not in (JobStatus.STOPPED, JobStatus.SUCCEEDED, JobStatus.FAILED)
 
 
@@ -73,9 +74,9 @@ def fail(obs: JobObservation, status: RayJobStatus, reason: JobFailedReason, mes
     if retry:
         status = status.model_copy(update={"job_deployment_status": JobDeploymentStatus.RETRYING})
         note = f"Attempt {failed} failed ({reason.value}): {message}; retrying on a new RayCluster"
-        return Decision(status, (*actions, Emit("Warning", reason, "Retry", note)), requeue_after=0)
+        return Decision(status, (*actions, Emit("Warning", reason, "Retry", note)), requeue_after=requeue.NOW)
     status = status.model_copy(update={"job_deployment_status": JobDeploymentStatus.FAILED, "end_time": obs.now})
-    return Decision(status, (*actions, Emit("Warning", reason, "Fail", message)), requeue_after=0)
+    return Decision(status, (*actions, Emit("Warning", reason, "Fail", message)), requeue_after=requeue.NOW)
 
 
 def complete(obs: JobObservation, status: RayJobStatus, reason: JobFailedReason | None = None) -> Decision:
@@ -88,7 +89,7 @@ def complete(obs: JobObservation, status: RayJobStatus, reason: JobFailedReason 
             "reason": reason,
         }
     )
-    return Decision(status, _stop_and_save(obs, status, stop=False), requeue_after=0)
+    return Decision(status, _stop_and_save(obs, status, stop=False), requeue_after=requeue.NOW)
 
 
 def deadline_failure(obs: JobObservation, status: RayJobStatus, *, before_running: bool) -> Decision | None:
@@ -126,7 +127,7 @@ def next_deadline(obs: JobObservation, status: RayJobStatus, *, before_running: 
 
 
 def _fmt(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return k8s_time.format_time(moment)
 
 
 def reset(status: RayJobStatus, state: JobDeploymentStatus) -> RayJobStatus:
@@ -151,10 +152,9 @@ def mode(obs: JobObservation) -> SubmissionMode:
     return obs.job.spec.submission_mode
 
 
-def refusal(obs: JobObservation, status: RayJobStatus) -> Decision | None:
-    """The API server refused this attempt's cluster or submitter Job: it never will accept it."""
-    if obs.create_error is None:
-        return None
-    kind, message = obs.create_error
+def refused(obs: JobObservation, status: RayJobStatus, kind: str, message: str) -> Decision:
+    """The API server refused this attempt's cluster (``kind`` "RayCluster") or submitter Job: it never will accept
+    it. The reconcile that saw the refusal settles it into the status it writes, so no process keeps it."""
+    obs = dataclasses.replace(obs, job=obs.job.model_copy(update={"status": status}))
     reason = JobFailedReason.SUBMISSION_FAILED if kind == "Job" else JobFailedReason.CLUSTER_FAILED
     return fail(obs, status, reason, message)

@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 from rayjob_operator.builders import rayjob as job_builders
 from rayjob_operator.builders import submission
+from rayjob_operator.model import k8s_time
 from rayjob_operator.model.enums import JobFailedReason, JobStatus, SubmissionMode
 from rayjob_operator.model.rayjob import RayJobStatus, RayJobStatusInfo
 from rayjob_operator.state.rayjob.actions import EnsureJobService, SubmitJob
 from rayjob_operator.state.rayjob.observation import JobObservation, RayResult
 from rayjob_operator.state.rayjob.outcome import (
-    TERMINAL_RAY_STATUSES,
     Decision,
     complete,
     current,
@@ -25,7 +25,6 @@ from rayjob_operator.state.rayjob.outcome import (
     fail,
     mode,
     next_deadline,
-    refusal,
     seconds_until,
 )
 from rayjob_operator.state.rayjob.teardown import interrupted
@@ -51,7 +50,7 @@ def _job_service(obs: JobObservation) -> EnsureJobService | None:
 
 def _running(obs: JobObservation) -> Decision:
     status = current(obs)
-    ended = interrupted(obs, status, before_running=False) or refusal(obs, status)
+    ended = interrupted(obs, status, before_running=False)
     if ended is not None:
         return ended
     status = _with_observations(obs, status)
@@ -70,7 +69,7 @@ def _running(obs: JobObservation) -> Decision:
         return _submitting(obs, status)
     if ray.result == RayResult.SUBMITTED:
         return _submitter_check(obs, status) or _keep_running(obs, status)  # the first GET will tell more
-    if ray.status in TERMINAL_RAY_STATUSES:
+    if ray.status is not None and ray.status.is_terminal:
         return _terminal(obs, status)
     return _submitter_check(obs, status) or _keep_running(obs, status)
 
@@ -83,7 +82,7 @@ def _with_observations(obs: JobObservation, status: RayJobStatus) -> RayJobStatu
     ray = obs.ray
     if ray is not None and ray.result == RayResult.FOUND:
         update.update(
-            job_status=JobStatus(ray.status) if ray.status in set(JobStatus) else status.job_status,
+            job_status=ray.status or status.job_status,
             message=ray.message,
             ray_job_info=_info(ray.start_time_ms, ray.end_time_ms),
             job_status_check_failure_start_time=None,
@@ -97,9 +96,23 @@ def _with_observations(obs: JobObservation, status: RayJobStatus) -> RayJobStatu
         update["job_status_check_failure_start_time"] = status.job_status_check_failure_start_time or ray.since
         update["message"] = f"Cannot reach the Ray dashboard at {status.dashboard_url}: {ray.error}"
     elif ray is not None and ray.result == RayResult.NOT_FOUND:  # the dashboard answers, but does not know the job
-        http = mode(obs) == SubmissionMode.HTTP  # there, the timer measures failing submissions: it stays
-        update["job_status_check_failure_start_time"] = status.job_status_check_failure_start_time if http else None
+        update["job_status_check_failure_start_time"] = _not_found_since(obs, status)
     return status.model_copy(update=update)
+
+
+def _not_found_since(obs: JobObservation, status: RayJobStatus) -> datetime | None:
+    """A job the dashboard should know and does not starts the timer (kept in status, so a restarted operator
+    grants the same grace); in HTTPMode the timer also measures failing submissions, so it stays. A job that a
+    submitter has yet to submit is simply not there yet."""
+    timer = status.job_status_check_failure_start_time
+    if _should_be_known(obs, status):
+        return timer or obs.now
+    return timer if mode(obs) == SubmissionMode.HTTP else None
+
+
+def _should_be_known(obs: JobObservation, status: RayJobStatus) -> bool:
+    seen = status.job_status not in (None, JobStatus.NEW) or bool(obs.ray and obs.ray.submitted)
+    return seen or mode(obs) == SubmissionMode.INTERACTIVE
 
 
 def _info(start_ms: int | None, end_ms: int | None) -> RayJobStatusInfo | None:
@@ -138,7 +151,7 @@ def _status_check_timeout(obs: JobObservation, status: RayJobStatus) -> Decision
     limit = obs.timeouts.status_check
     if obs.now >= since + timedelta(seconds=limit):
         message = (
-            f"Job status checks have been failing since {since:%Y-%m-%dT%H:%M:%SZ}; exceeded timeout of {limit:.0f}s"
+            f"Job status checks have been failing since {k8s_time.format_time(since)}; exceeded timeout of {limit:.0f}s"
         )
         return fail(obs, status, JobFailedReason.JOB_STATUS_CHECK_TIMEOUT_EXCEEDED, message)
     return None
@@ -169,7 +182,7 @@ def _not_found(obs: JobObservation, status: RayJobStatus) -> Decision:
 
 def _lost(obs: JobObservation, status: RayJobStatus, message: str, reason: JobFailedReason) -> Decision:
     """Tolerated for a while (the dashboard may be catching up), then the attempt fails."""
-    since = (obs.ray.since if obs.ray else None) or obs.now
+    since = status.job_status_check_failure_start_time or obs.now
     due = since + timedelta(seconds=obs.timeouts.lost)
     if obs.now >= due:
         return fail(obs, status, reason, message)
@@ -290,7 +303,7 @@ def _finished_early(obs: JobObservation, status: RayJobStatus, finished_at: date
     if obs.now < due:
         return _keep_running(obs, status, seconds_until(obs.now, due))
     message = (
-        f"The RayJob submitter finished at {finished_at:%Y-%m-%dT%H:%M:%SZ} but the ray job did not reach "
+        f"The RayJob submitter finished at {k8s_time.format_time(finished_at)} but the ray job did not reach "
         f"terminal state within {obs.timeouts.submitter_finished:.0f}s"
     )
     return fail(obs, status, JobFailedReason.TRANSITION_GRACE_PERIOD_EXCEEDED, message)

@@ -10,6 +10,7 @@ from rayjob_operator.builders import submitter as submitter_builders
 from rayjob_operator.model.enums import ClusterState, JobDeploymentStatus, JobFailedReason, JobStatus, SubmissionMode
 from rayjob_operator.model.event_reasons import EventReason
 from rayjob_operator.model.rayjob import RayJobStatus
+from rayjob_operator.state import requeue
 from rayjob_operator.state.rayjob.actions import Action, AddFinalizer, CreateCluster, CreateSubmitter, Emit, SubmitJob
 from rayjob_operator.state.rayjob.observation import ClusterView, JobObservation
 from rayjob_operator.state.rayjob.outcome import (
@@ -19,7 +20,6 @@ from rayjob_operator.state.rayjob.outcome import (
     fail,
     mode,
     next_deadline,
-    refusal,
     seconds_until,
 )
 from rayjob_operator.state.rayjob.teardown import interrupted
@@ -53,12 +53,12 @@ def new(obs: JobObservation) -> Decision:
             "job_status_check_failure_start_time": None,
         }
     )
-    return Decision(status, actions, requeue_after=0)
+    return Decision(status, actions, requeue_after=requeue.NOW)
 
 
 def initializing(obs: JobObservation) -> Decision:
     status = current(obs)
-    ended = interrupted(obs, status, before_running=True) or refusal(obs, status)
+    ended = interrupted(obs, status, before_running=True)
     if ended is not None:
         return ended
     cluster = obs.cluster
@@ -86,7 +86,7 @@ def initializing(obs: JobObservation) -> Decision:
         )
         actions = (CreateSubmitter(manifest),)
     running = status.model_copy(update={"job_deployment_status": JobDeploymentStatus.RUNNING})
-    return Decision(running, actions, requeue_after=0)
+    return Decision(running, actions, requeue_after=requeue.NOW)
 
 
 def _ensure_cluster(obs: JobObservation, status: RayJobStatus) -> Decision:
@@ -95,7 +95,9 @@ def _ensure_cluster(obs: JobObservation, status: RayJobStatus) -> Decision:
     if obs.job.spec.cluster_selector:
         return _cluster_not_found(obs, status, name)
     if cluster is not None:  # a previous attempt's cluster of the same name is still going away
-        return Decision(status, requeue_after=earliest(1.0, next_deadline(obs, status, before_running=True)))
+        return Decision(
+            status, requeue_after=earliest(requeue.WHILE_DELETING, next_deadline(obs, status, before_running=True))
+        )
     manifest = job_builders.build_cluster_for_job(
         obs.job, cluster_name=name, job_id=status.job_id or "", submitter_image=obs.submitter_image, options=obs.options
     )
@@ -143,4 +145,4 @@ def waiting(obs: JobObservation) -> Decision:
     running = status.model_copy(
         update={"job_id": obs.job.spec.job_id, "job_deployment_status": JobDeploymentStatus.RUNNING}
     )
-    return Decision(running, requeue_after=0)
+    return Decision(running, requeue_after=requeue.NOW)

@@ -10,6 +10,7 @@ from datetime import timedelta
 from rayjob_operator.model.enums import JobDeploymentStatus
 from rayjob_operator.model.event_reasons import EventReason
 from rayjob_operator.model.rayjob import RayJobStatus
+from rayjob_operator.state import requeue
 from rayjob_operator.state.rayjob.actions import Action, DeleteCluster, DeleteSubmitter, Emit, StopJob
 from rayjob_operator.state.rayjob.observation import JobObservation
 from rayjob_operator.state.rayjob.outcome import Decision, current, deadline_failure, ray_job_active, reset
@@ -18,7 +19,6 @@ AFTER = {
     JobDeploymentStatus.SUSPENDING: JobDeploymentStatus.SUSPENDED,
     JobDeploymentStatus.RETRYING: JobDeploymentStatus.NEW,
 }
-POLL_WHILE_DELETING = 1.0
 
 
 def interrupted(obs: JobObservation, status: RayJobStatus, *, before_running: bool) -> Decision | None:
@@ -46,13 +46,13 @@ def teardown(obs: JobObservation, status: RayJobStatus | None = None) -> Decisio
         actions.append(DeleteSubmitter(obs.job.metadata.name or ""))
     cluster_remains = cluster is not None and cluster.owned
     if cluster_remains or (submitter is not None and submitter.exists):
-        return Decision(status, tuple(actions), requeue_after=POLL_WHILE_DELETING)
+        return Decision(status, tuple(actions), requeue_after=requeue.WHILE_DELETING)
     if obs.pods_left:
         waited = _wait_for_pods(obs, status)
         if waited is not None:
             return Decision(waited.status, (*actions, *waited.actions), waited.requeue_after)
         actions.append(_pods_abandoned(obs))
-    return Decision(reset(status, AFTER[state]), tuple(actions), requeue_after=0)
+    return Decision(reset(status, AFTER[state]), tuple(actions), requeue_after=requeue.NOW)
 
 
 def _wait_for_pods(obs: JobObservation, status: RayJobStatus) -> Decision | None:
@@ -61,7 +61,7 @@ def _wait_for_pods(obs: JobObservation, status: RayJobStatus) -> Decision | None
     if since is not None and obs.now >= since + timedelta(seconds=obs.timeouts.teardown_pods):
         return None
     waiting = status.model_copy(update={"message": f"Waiting for {len(obs.pods_left)} pod(s) to terminate"})
-    return Decision(waiting, requeue_after=POLL_WHILE_DELETING)
+    return Decision(waiting, requeue_after=requeue.WHILE_DELETING)
 
 
 def _pods_abandoned(obs: JobObservation) -> Emit:
@@ -76,4 +76,4 @@ def suspended(obs: JobObservation) -> Decision:
     status = current(obs)
     if obs.job.spec.suspend:
         return Decision(status)  # nothing to do until Kueue (or the user) resumes it: no requeue
-    return Decision(reset(status, JobDeploymentStatus.NEW), requeue_after=0)
+    return Decision(reset(status, JobDeploymentStatus.NEW), requeue_after=requeue.NOW)
