@@ -12,8 +12,9 @@ import socket
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
 from typing import Any, Protocol
+
+from rayjob_submitter import contract
 
 USER_AGENT = "rayjob-submit/0.1"  # never "Mozilla...": Ray refuses browser-like POSTs with 405
 JOBS_PATH = "/api/jobs/"  # the trailing slash is mandatory on the collection
@@ -29,18 +30,14 @@ class Unreachable(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class Response:
-    status: int
-    text: str
+class Response(contract.Answer):
+    """A dashboard answer; :meth:`json` raises :class:`Unreachable` when a 200 carries something else."""
 
     def json(self) -> Any:
-        """The body as JSON; :class:`Unreachable` when a 200 carries something else (not the dashboard)."""
         try:
-            return json.loads(self.text)
-        except json.JSONDecodeError:
-            snippet = " ".join(self.text.split())[:120]
-            raise Unreachable(f"HTTP {self.status} with a body that is not JSON: {snippet!r}") from None
+            return super().json()
+        except ValueError as error:
+            raise Unreachable(str(error)) from None
 
 
 class DashboardApi(Protocol):

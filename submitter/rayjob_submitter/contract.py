@@ -38,6 +38,7 @@ side: Ray runs it with ``/bin/sh -c`` exactly as written.
 from __future__ import annotations
 
 import enum
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -194,3 +195,20 @@ class SubmitRequest:
         }
         body.update({key: value for key, value in optional.items() if value})
         return body
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A dashboard's HTTP answer, as both clients see it: the status and the text body."""
+
+    status: int
+    text: str
+
+    def json(self) -> Any:
+        """The body as JSON; ``ValueError`` (its message says why) when it is not JSON, as when something other
+        than the dashboard (a proxy, a load balancer) answered."""
+        try:
+            return json.loads(self.text)
+        except json.JSONDecodeError:
+            snippet = " ".join(self.text.split())[:120]
+            raise ValueError(f"HTTP {self.status} with a body that is not JSON: {snippet!r}") from None

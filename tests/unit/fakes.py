@@ -1,6 +1,6 @@
 """In-memory stand-ins for the operator's collaborators, for the unit tier (KubeRay's fake-client tests are the model).
 
-- :class:`FakeKube` answers the calls of :class:`rayjob_operator.k8s.client.KubeApi` from dicts, as an API
+- :class:`FakeKube` answers the calls of :class:`rayjob_operator.k8s.client.KubeClient` from dicts, as an API
   server would for what the operator does: resourceVersions, uids, 404/409 errors, finalizers holding a
   deletion, merge patches with a resourceVersion precondition, JSON patches (test/add/remove/replace), the
   status subresource. It records every write and can refuse creations of a kind.
@@ -21,7 +21,7 @@ from rayjob_operator.config import OperatorConfig
 from rayjob_operator.dashboard import errors as dash_errors
 from rayjob_operator.dashboard.models import JobInfo, SubmitRequest
 from rayjob_operator.k8s import errors
-from rayjob_operator.k8s.client import PatchKind, Propagation
+from rayjob_operator.k8s.client import PatchKind
 from rayjob_operator.k8s.resources import Resource
 from rayjob_operator.metrics import Metrics
 from rayjob_operator.model.bodies import Body
@@ -58,7 +58,7 @@ class FakeKube:
     def of_kind(self, resource: Resource) -> list[Body]:
         return [b for (plural, _, _), b in sorted(self.objects.items()) if plural == resource.plural]
 
-    # --- KubeApi ------------------------------------------------------------------------------------------
+    # --- what KubeClient does ---------------------------------------------------------------------------
 
     async def get(self, resource: Resource, namespace: str | None, name: str) -> Body:
         found = self.find(resource, namespace or "", name)
@@ -66,9 +66,8 @@ class FakeKube:
             raise errors.NotFound(404, "NotFound", f"{resource.plural} {name!r} not found")
         return copy.deepcopy(found)
 
-    async def list(
-        self, resource: Resource, namespace: str | None = None, *, label_selector: str | None = None
-    ) -> tuple[list[Body], str]:
+    async def list(self, resource: Resource, namespace: str | None = None, **options: Any) -> tuple[list[Body], str]:
+        label_selector = options.get("label_selector")
         items = [
             copy.deepcopy(b)
             for (plural, ns, _), b in sorted(self.objects.items())
@@ -87,9 +86,8 @@ class FakeKube:
         self.writes.append(("create", resource.plural, name))
         return copy.deepcopy(self._store(resource, namespace or "", body, new=True))
 
-    async def replace(
-        self, resource: Resource, namespace: str | None, name: str, body: Body, *, subresource: str | None = None
-    ) -> Body:
+    async def replace(self, resource: Resource, namespace: str, name: str, body: Body, **options: Any) -> Body:
+        subresource = options.get("subresource")
         current = await self.get(resource, namespace, name)
         wanted = body["metadata"].get("resourceVersion")
         if wanted and wanted != current["metadata"]["resourceVersion"]:
@@ -101,16 +99,8 @@ class FakeKube:
         self.writes.append((f"replace{'/' + subresource if subresource else ''}", resource.plural, name))
         return copy.deepcopy(self._store(resource, namespace or "", current, new=False))
 
-    async def patch(
-        self,
-        resource: Resource,
-        namespace: str | None,
-        name: str,
-        patch: Any,
-        *,
-        kind: PatchKind = "merge",
-        subresource: str | None = None,
-    ) -> Body:
+    async def patch(self, resource: Resource, namespace: str, name: str, patch: Any, **options: Any) -> Body:
+        kind: PatchKind = options.get("kind", "merge")
         current = await self.get(resource, namespace, name)
         if kind == "json":
             _json_patch(current, patch)
@@ -125,15 +115,8 @@ class FakeKube:
             del self.objects[(resource.plural, namespace or "", name)]
         return copy.deepcopy(stored)
 
-    async def delete(
-        self,
-        resource: Resource,
-        namespace: str | None,
-        name: str,
-        *,
-        propagation: Propagation = "Background",
-        uid: str | None = None,
-    ) -> Body:
+    async def delete(self, resource: Resource, namespace: str, name: str, **options: Any) -> Body:
+        """Deletes at once, or marks it deleting while finalizers hold it (propagation is the GC's business)."""
         current = await self.get(resource, namespace, name)
         self.writes.append(("delete", resource.plural, name))
         key = (resource.plural, namespace or "", name)

@@ -9,11 +9,9 @@ optional token, and is bounded by the client's timeout. Ray's answers are transl
 from __future__ import annotations
 
 import enum
-import json
 import logging
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -36,18 +34,7 @@ class SubmitOutcome(enum.StrEnum):
     ATTACHED = "attached"  # the id existed with the same entrypoint (an earlier, unconfirmed submit)
 
 
-@dataclass(frozen=True)
-class RawAnswer:
-    status: int
-    text: str
-
-    def json(self) -> Any:
-        try:
-            return json.loads(self.text)
-        except json.JSONDecodeError:
-            raise errors.DashboardUnreachable(
-                f"HTTP {self.status} with a body that is not JSON: {self.text[:120]!r}"
-            ) from None
+RawAnswer = contract.Answer
 
 
 def base_url(address: str) -> str:
@@ -130,7 +117,10 @@ class DashboardClient:
         answer = await self._request(method, address, path, token=token)
         if answer.status != 200:
             raise translate(answer, job_id=job_id)
-        return answer.json()
+        try:
+            return answer.json()
+        except ValueError as error:
+            raise errors.DashboardUnreachable(str(error)) from None
 
     # --- reads ----------------------------------------------------------------------------------------
 

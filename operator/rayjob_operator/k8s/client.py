@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import aiohttp
 
@@ -26,45 +26,6 @@ _PATCH_TYPES = {
     "strategic": "application/strategic-merge-patch+json",
 }
 logger = logging.getLogger(__name__)
-
-
-class KubeApi(Protocol):
-    """The calls the rest of the operator makes; :class:`KubeClient` is the real one, unit tests use a fake."""
-
-    async def get(self, resource: Resource, namespace: str | None, name: str) -> Body: ...
-
-    async def list(
-        self, resource: Resource, namespace: str | None = None, *, label_selector: str | None = None
-    ) -> tuple[list[Body], str]: ...
-
-    async def create(self, resource: Resource, namespace: str | None, body: Body) -> Body: ...
-
-    async def replace(
-        self, resource: Resource, namespace: str | None, name: str, body: Body, *, subresource: str | None = None
-    ) -> Body: ...
-
-    async def patch(
-        self,
-        resource: Resource,
-        namespace: str | None,
-        name: str,
-        patch: Any,
-        *,
-        kind: PatchKind = "merge",
-        subresource: str | None = None,
-    ) -> Body: ...
-
-    async def delete(
-        self,
-        resource: Resource,
-        namespace: str | None,
-        name: str,
-        *,
-        propagation: Propagation = "Background",
-        uid: str | None = None,
-    ) -> Body: ...
-
-    async def close(self) -> None: ...
 
 
 class KubeClient:

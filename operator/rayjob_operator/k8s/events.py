@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from rayjob_operator.k8s import errors
-from rayjob_operator.k8s.client import KubeApi
+from rayjob_operator.k8s.client import KubeClient
 from rayjob_operator.k8s.resources import EVENTS
 from rayjob_operator.model import k8s_time
 
@@ -21,7 +21,7 @@ MAX_NOTE = 1024
 
 
 class EventRecorder:
-    def __init__(self, client: KubeApi, *, controller: str, instance: str, max_pending: int = 256) -> None:
+    def __init__(self, client: KubeClient, *, controller: str, instance: str, max_pending: int = 256) -> None:
         self._client = client
         self._controller = controller
         self._instance = instance

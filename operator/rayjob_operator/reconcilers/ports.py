@@ -38,15 +38,9 @@ class ObjectStore(Protocol):
     async def delete(self, resource: Resource, namespace: str, name: str, *, uid: str | None = None) -> bool: ...
 
     async def patch(
-        self,
-        resource: Resource,
-        namespace: str,
-        name: str,
-        patch: Any,
-        *,
-        kind: PatchKind = "merge",
-        subresource: str | None = None,
-    ) -> Body: ...
+        self, resource: Resource, namespace: str, name: str, patch: Any, *, kind: PatchKind = "merge"
+    ) -> Body:
+        """A merge patch, or a JSON patch (``kind="json"``)."""
 
     async def replace(self, resource: Resource, body: Body) -> Body: ...
 

@@ -14,7 +14,7 @@ from typing import Any
 from rayjob_operator import constants
 from rayjob_operator.k8s import errors
 from rayjob_operator.k8s import resources as res
-from rayjob_operator.k8s.client import KubeApi, PatchKind
+from rayjob_operator.k8s.client import KubeClient, PatchKind
 from rayjob_operator.k8s.resources import Resource
 from rayjob_operator.model import bodies
 from rayjob_operator.model.bodies import Body
@@ -75,7 +75,7 @@ WATCHED = (
 
 
 class Store:
-    def __init__(self, client: KubeApi, scope: NamespaceScope | None = None) -> None:
+    def __init__(self, client: KubeClient, scope: NamespaceScope | None = None) -> None:
         self.client = client
         self.scope = scope or NamespaceScope()
         self._caches = {w.resource: KindCache(w.indexers) for w in WATCHED}
@@ -213,17 +213,10 @@ class Store:
         return False
 
     async def patch(
-        self,
-        resource: Resource,
-        namespace: str,
-        name: str,
-        patch: Any,
-        *,
-        kind: PatchKind = "merge",
-        subresource: str | None = None,
+        self, resource: Resource, namespace: str, name: str, patch: Any, *, kind: PatchKind = "merge"
     ) -> Body:
-        body = await self.client.patch(resource, namespace, name, patch, kind=kind, subresource=subresource)
-        return self._written(resource, body)
+        """A merge patch (a ``metadata.resourceVersion`` in it makes it a compare-and-swap) or a JSON patch."""
+        return self._written(resource, await self.client.patch(resource, namespace, name, patch, kind=kind))
 
     async def replace(self, resource: Resource, body: Body) -> Body:
         """Replace an object; the body's resourceVersion makes it a compare-and-swap."""
