@@ -1,9 +1,9 @@
 """The composition root and the only module that uses kopf.
 
-kopf provides the watch streams, login, probes and process lifecycle. Every handler is a low-level
-``on.event`` that only feeds the controller's caches and queues, so kopf never writes anything to
-our objects: no progress annotations, no diff-base, no finalizer of its own (``ray.io/rayjob-finalizer``
-is managed by the RayJob reconciler itself).
+kopf provides login, probes and the process lifecycle; the watch streams are the controller's own
+(``runtime.informer``: one stream per kind, parsed once, with no per-event framework work). kopf has no
+resource handler, so it never writes anything to our objects: no progress annotations, no diff-base, no
+finalizer of its own (``ray.io/rayjob-finalizer`` is managed by the RayJob reconciler itself).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any
 import kopf
 
 from rayjob_operator.config import OperatorConfig
-from rayjob_operator.k8s import resources as res
 from rayjob_operator.k8s.client import KubeClient
 from rayjob_operator.k8s.credentials import ApiCredentials
 from rayjob_operator.reconcilers.controller import Controller
@@ -72,16 +71,8 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     settings.posting.enabled = False  # our reconcilers post their own events
     settings.persistence.finalizer = "rayjob-operator.ray.io/kopf-unused"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="rayjob-operator.ray.io")
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="rayjob-operator.ray.io")
-    settings.watching.server_timeout = 300
-    settings.watching.inactivity_timeout = 330
-    for resource in (res.PODS, res.SERVICES, res.JOBS):
-        settings.watching.label_selectors[resource.group, resource.plural] = (
-            "app.kubernetes.io/created-by=kuberay-operator"
-        )
+    settings.scanning.disabled = True  # kopf serves no resource: it needs no namespace or CRD scanning
     scope = _scope()
-    # kopf watches namespaces (and CRDs) only to resolve namespace globs; without globs it needs neither.
-    settings.scanning.disabled = bool(scope.specific) or not scope.patterns
     config = OperatorConfig.from_env(os.environ)
     controller = Controller(config, KubeClient(load_credentials), scope)
     await controller.start()
@@ -93,19 +84,3 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     controller: Controller | None = memo.get(CONTROLLER_KEY)
     if controller is not None:
         await controller.stop()
-
-
-def _feed(resource: res.Resource) -> Any:
-    async def handler(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
-        controller: Controller | None = memo.get(CONTROLLER_KEY)
-        if controller is not None:
-            controller.on_event(resource, event)
-
-    handler.__name__ = f"watch_{resource.plural}"
-    return handler
-
-
-for _resource in (res.RAYJOBS, res.RAYCLUSTERS, res.PODS, res.SERVICES, res.JOBS):
-    kopf.on.event(_resource.group, _resource.version, _resource.plural, id=f"watch-{_resource.plural}")(
-        _feed(_resource)
-    )

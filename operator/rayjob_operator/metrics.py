@@ -98,18 +98,22 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        self.job_duration = Gauge(
-            "kuberay_job_execution_duration_seconds",
-            "Seconds from the start of a RayJob attempt to its end (Complete, Failed or Retrying)",
-            DURATION_LABELS,
-            registry=r,
+        self.job_duration = ObjectGauge(
+            Gauge(
+                "kuberay_job_execution_duration_seconds",
+                "Seconds from the start of a RayJob attempt to its end (Complete, Failed or Retrying)",
+                DURATION_LABELS,
+                registry=r,
+            )
         )
-        self.cluster_provisioned = Gauge(
-            "kuberay_cluster_provisioned_duration_seconds",
-            "The time, in seconds, when a RayCluster's `RayClusterProvisioned` status transitions from false"
-            " (or unset) to true",
-            CLUSTER_LABELS,
-            registry=r,
+        self.cluster_provisioned = ObjectGauge(
+            Gauge(
+                "kuberay_cluster_provisioned_duration_seconds",
+                "The time, in seconds, when a RayCluster's `RayClusterProvisioned` status transitions from false"
+                " (or unset) to true",
+                CLUSTER_LABELS,
+                registry=r,
+            )
         )
         self.reconciles = Counter("rayjob_operator_reconciles", "Reconciles run", ["kind"], registry=r)
         self.reconcile_errors = Counter(
@@ -140,24 +144,30 @@ class Metrics:
 
     def forget_cluster(self, namespace: str, name: str) -> None:
         """Drop the provisioning series of a RayCluster that is gone."""
-        _remove_series(self.cluster_provisioned, CLUSTER_LABELS, namespace, name)
+        self.cluster_provisioned.forget(namespace, name)
 
     def forget_job(self, namespace: str, name: str) -> None:
         """Drop the duration series of a RayJob that is gone (as KubeRay does)."""
-        _remove_series(self.job_duration, DURATION_LABELS, namespace, name)
+        self.job_duration.forget(namespace, name)
 
     def serve(self, port: int) -> None:
         if port:
             start_http_server(port, registry=self.registry)
 
 
-def _remove_series(gauge: Gauge, keys: tuple[str, ...], namespace: str, name: str) -> None:
-    for labels in list(_series_labels(gauge)):
-        if labels.get("namespace") == namespace and labels.get("name") == name:
-            gauge.remove(*(labels[k] for k in keys))
+class ObjectGauge:
+    """A gauge with series per object: set by label values whose first two are name and namespace, forgotten
+    per object without scanning every series (thousands of RayJobs come and go)."""
 
+    def __init__(self, gauge: Gauge) -> None:
+        self.gauge = gauge
+        self._series: dict[tuple[str, str], set[tuple[str, ...]]] = {}
 
-def _series_labels(gauge: Gauge) -> Iterator[dict[str, str]]:
-    for metric in gauge.collect():
-        for sample in metric.samples:
-            yield dict(sample.labels)
+    def set(self, *labels: str | None, value: float) -> None:
+        values = tuple(str(v) for v in labels)
+        self.gauge.labels(*values).set(value)
+        self._series.setdefault((values[1], values[0]), set()).add(values)
+
+    def forget(self, namespace: str, name: str) -> None:
+        for values in self._series.pop((namespace, name), set()):
+            self.gauge.remove(*values)

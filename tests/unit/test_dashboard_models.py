@@ -7,7 +7,7 @@ import math
 import pytest
 
 from rayjob_operator.dashboard import errors
-from rayjob_operator.dashboard.client import RawAnswer, base_url, job_path, translate
+from rayjob_operator.dashboard.client import ProxyTable, RawAnswer, base_url, job_path, no_proxy_matches, translate
 from rayjob_operator.dashboard.models import DashboardVersion, JobInfo, JobStatus, MalformedAnswer, SubmitRequest
 
 FAILED_127 = {
@@ -145,3 +145,15 @@ def test_addresses_and_paths() -> None:
     assert job_path("a:b@c", "/stop") == "/api/jobs/a%3Ab%40c/stop"
     with pytest.raises(errors.DashboardError):
         base_url(" ")
+
+
+def test_the_proxy_of_each_dashboard_host_comes_from_http_proxy_and_no_proxy() -> None:
+
+    table = ProxyTable({"http": "http://127.0.0.1:3128", "no": "127.0.0.1,localhost,.internal"})
+    assert table.proxy_for("http://c-head-svc.ns.svc.cluster.local:8265") == "http://127.0.0.1:3128"
+    assert table.proxy_for("http://127.0.0.1:8265") is None
+    assert table.proxy_for("http://ray.corp.internal:8265") is None
+    assert table.proxy_for("https://c-head-svc.ns.svc.cluster.local:8265") is None  # no HTTPS_PROXY set
+    assert no_proxy_matches("anything", "*")
+    assert not no_proxy_matches("notlocalhost", "localhost")
+    assert ProxyTable({}).proxy_for("http://c:8265") is None

@@ -105,7 +105,7 @@ def test_cluster_metrics_are_kuberays() -> None:
     ]
     metrics = Metrics()
     metrics.watch_cache(list, lambda: clusters)
-    metrics.cluster_provisioned.labels("a", "ns", "u1").set(12.5)
+    metrics.cluster_provisioned.set("a", "ns", "u1", value=12.5)
     text = generate_latest(metrics.registry).decode()
     assert 'kuberay_cluster_info{name="a",namespace="ns",owner_kind="RayJob",uid="u1"} 1.0' in text
     assert 'kuberay_cluster_info{name="b",namespace="ns",owner_kind="None",uid="u2"} 1.0' in text

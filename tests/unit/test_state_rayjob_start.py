@@ -59,12 +59,21 @@ def test_initializing_creates_the_cluster_with_the_persisted_name() -> None:
     assert decision.status.job_deployment_status == S.INITIALIZING
 
 
-def test_initializing_copies_cluster_status_and_names_the_pod_problem() -> None:
+def test_initializing_names_the_pod_problem_and_copies_the_cluster_state_when_it_changes() -> None:
     cluster = ready_cluster(status=RayClusterStatus(state=None), problem="pod x: ray-head: ImagePullBackOff")
     decision = run(job(INIT), cluster=cluster)
     assert decision.status.job_deployment_status == S.INITIALIZING
-    assert decision.status.ray_cluster_status == RayClusterStatus(state=None)
+    assert decision.status.ray_cluster_status is None  # no state yet: nothing to copy, nothing to write
     assert "ImagePullBackOff" in (decision.status.message or "")
+    failed = RayClusterStatus(state=ClusterState.FAILED, reason="quota exceeded")
+    decision = run(job(INIT), cluster=ready_cluster(status=failed))
+    assert decision.status.ray_cluster_status == failed
+
+
+def test_initializing_writes_nothing_while_pods_come_up_without_a_problem() -> None:
+    starting = ready_cluster(status=RayClusterStatus(state=None, ready_worker_replicas=0))
+    decision = run(job(INIT), cluster=starting)
+    assert (decision.status.message, decision.status.ray_cluster_status) == (None, None)
 
 
 @pytest.mark.parametrize(

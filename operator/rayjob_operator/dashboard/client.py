@@ -1,9 +1,10 @@
 """The operator's async client of the Ray Jobs REST API: the only operator code that talks to Ray.
 
-One shared :class:`aiohttp.ClientSession` (lazy, bounded connector, ``trust_env=True`` so HTTP_PROXY and
-NO_PROXY apply); every call takes the dashboard address (``host:port``, scheme optional) and an
-optional token, and is bounded by the client's timeout. Ray's answers are translated into
-:mod:`rayjob_operator.dashboard.errors`.
+One shared :class:`aiohttp.ClientSession` (lazy, bounded connector). ``HTTP_PROXY`` and ``NO_PROXY`` apply:
+read once, and the proxy of each dashboard host remembered (aiohttp's ``trust_env`` would look the environment
+and a netrc file up again, in a thread, for every request). Every call takes the dashboard address
+(``host:port``, scheme optional) and an optional token, and is bounded by the client's timeout. Ray's answers
+are translated into :mod:`rayjob_operator.dashboard.errors`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import enum
 import logging
 import urllib.parse
+import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -35,6 +38,37 @@ class SubmitOutcome(enum.StrEnum):
 
 
 RawAnswer = contract.Answer
+
+
+@dataclass
+class ProxyTable:
+    """``HTTP_PROXY``/``NO_PROXY`` as the standard library reads them, applied per host and remembered."""
+
+    proxies: dict[str, str]
+    by_base: dict[str, str | None] = field(default_factory=dict)
+
+    @classmethod
+    def from_environment(cls) -> ProxyTable:
+        return cls(urllib.request.getproxies_environment())
+
+    def proxy_for(self, base: str) -> str | None:
+        """The proxy URL for ``http(s)://host:port``, or None (no proxy, or the host is in NO_PROXY)."""
+        if base not in self.by_base:
+            parsed = urllib.parse.urlsplit(base)
+            proxy = self.proxies.get(parsed.scheme)
+            bypass = proxy is not None and no_proxy_matches(parsed.hostname or "", self.proxies.get("no", ""))
+            self.by_base[base] = None if bypass else proxy
+        return self.by_base[base]
+
+
+def no_proxy_matches(host: str, no_proxy: str) -> bool:
+    """Whether ``NO_PROXY`` (comma-separated hosts, domains with or without a leading dot, ``*``) covers ``host``."""
+    host = host.lower().rstrip(".")
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        name = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry
+        if entry == "*" or (name and (host == name.lstrip(".") or host.endswith("." + name.lstrip(".")))):
+            return True
+    return False
 
 
 def base_url(address: str) -> str:
@@ -78,6 +112,7 @@ class DashboardClient:
         self._max_connections = max_connections
         self._submit_attempts = submit_attempts
         self._session: aiohttp.ClientSession | None = None
+        self._proxies = ProxyTable.from_environment()
 
     async def __aenter__(self) -> DashboardClient:
         return self
@@ -98,17 +133,19 @@ class DashboardClient:
                 connector=aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=8),
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
                 headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-                trust_env=True,
+                trust_env=False,
             )
         return self._session
 
     async def _request(
         self, method: str, address: str, path: str, *, token: str | None, body: dict[str, Any] | None = None
     ) -> RawAnswer:
-        url = base_url(address) + path
+        base = base_url(address)
+        url = base + path
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        proxy = self._proxies.proxy_for(base)
         try:
-            async with self._get_session().request(method, url, json=body, headers=headers) as response:
+            async with self._get_session().request(method, url, json=body, headers=headers, proxy=proxy) as response:
                 return RawAnswer(response.status, await response.text(errors="replace"))
         except (TimeoutError, aiohttp.ClientError) as error:
             raise errors.DashboardUnreachable(f"{method} {url}: {describe(error)}") from error

@@ -6,11 +6,12 @@ Bodies are plain dicts (the API's JSON). Failures become :mod:`errors` exception
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import aiohttp
+import orjson
 
 from rayjob_operator import constants
 from rayjob_operator.k8s import errors
@@ -103,6 +104,38 @@ class KubeClient:
             options["preconditions"] = {"uid": uid}
         return await self._request("DELETE", resource.path(namespace, name), body=options)
 
+    async def watch(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        *,
+        resource_version: str,
+        label_selector: str | None = None,
+        timeout_seconds: int = 300,
+    ) -> AsyncIterator[tuple[str, Body]]:
+        """The changes after ``resource_version`` as (type, object), BOOKMARKs included, until the server ends
+        the stream (after about ``timeout_seconds``). A version too old for the server raises :class:`errors.Gone`."""
+        params = {
+            "watch": "1",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(timeout_seconds),
+        }
+        if label_selector:
+            params["labelSelector"] = label_selector
+        session, credentials = await self._connection()
+        path = resource.path(namespace)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=timeout_seconds + 60)
+        headers = {"Accept": "application/json", **credentials.headers()}
+        try:
+            async with session.get(credentials.server + path, params=params, headers=headers, timeout=timeout) as reply:
+                if reply.status != 200:
+                    _decode(reply.status, await reply.text(), "WATCH", path)
+                async for line in _lines(reply.content):
+                    yield _watch_event(orjson.loads(line), path)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise errors.Unavailable(0, type(exc).__name__, f"WATCH {path}: {exc}") from exc
+
     # --- transport --------------------------------------------------------------------------------------
 
     async def _request(
@@ -120,7 +153,7 @@ class KubeClient:
             data = None
             if body is not None:
                 headers["Content-Type"] = content_type
-                data = json.dumps(body)
+                data = orjson.dumps(body)
             try:
                 async with session.request(
                     method, credentials.server + path, params=params, data=data, headers=headers
@@ -155,14 +188,34 @@ class KubeClient:
                 self._session = None
 
 
+async def _lines(stream: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+    """Newline-separated JSON documents of any size (aiohttp's own line iterator refuses lines over 64 KiB)."""
+    pending = b""
+    async for chunk in stream.iter_any():
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            if line.strip():
+                yield line
+    if pending.strip():
+        yield pending
+
+
+def _watch_event(event: Body, path: str) -> tuple[str, Body]:
+    kind, obj = str(event.get("type") or ""), event.get("object") or {}
+    if kind == "ERROR":  # the server's Status for an error inside the stream (410 when the version is too old)
+        raise errors.translate(int(obj.get("code") or 0), obj, f"WATCH {path}")
+    return kind, obj
+
+
 def _manager() -> dict[str, str]:
     return {"fieldManager": constants.FIELD_MANAGER}
 
 
 def _decode(status: int, text: str, method: str, path: str) -> Body:
     try:
-        payload = json.loads(text) if text else {}
-    except ValueError:
+        payload = orjson.loads(text) if text else {}
+    except orjson.JSONDecodeError:
         payload = {"message": text.strip()[:500]}
     if not isinstance(payload, dict):
         payload = {"message": str(payload)[:500]}

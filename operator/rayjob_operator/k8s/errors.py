@@ -25,6 +25,10 @@ class AlreadyExists(Conflict):
     pass
 
 
+class Gone(KubeError):
+    """410: the resourceVersion a watch asked for is too old (compacted): list again, then watch from there."""
+
+
 class Invalid(KubeError):
     """422: the API server rejected the object (validation, immutable fields)."""
 
@@ -45,6 +49,8 @@ def translate(status: int, body: dict[str, object] | None, fallback: str) -> Kub
     if status == 409:
         cls = AlreadyExists if reason == "AlreadyExists" else Conflict
         return cls(status, reason, message)
+    if status == 410:
+        return Gone(status, reason, message)
     if status == 422:
         return Invalid(status, reason, message)
     if status in (401, 403):

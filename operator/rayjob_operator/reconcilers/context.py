@@ -17,11 +17,18 @@ from rayjob_operator.config import OperatorConfig
 from rayjob_operator.metrics import Metrics
 from rayjob_operator.model import k8s_time
 from rayjob_operator.model.bodies import Key
+from rayjob_operator.model.raycluster import RayCluster
+from rayjob_operator.model.rayjob import RayJob
+from rayjob_operator.model.validation import InvalidSpec
 from rayjob_operator.reconcilers.ports import DashboardCalls, EventSink, JobTracker, ObjectStore
+from rayjob_operator.runtime.parsecache import ParseCache
 from rayjob_operator.runtime.tokens import TokenCache
 from rayjob_operator.runtime.workqueue import WorkQueue
 
 __all__ = ["Context", "Key", "utc_now"]
+ParsedJob = tuple[RayJob, InvalidSpec | None]
+ParsedCluster = tuple[RayCluster | None, str | None]
+"""The cluster (None if it does not parse) and why it is invalid, if it is."""
 
 
 def utc_now() -> datetime:
@@ -43,6 +50,9 @@ class Context:
     clock: Callable[[], datetime] = utc_now
     tokens: TokenCache = dataclasses.field(default_factory=TokenCache)
     """The Ray auth token of each RayJob's current cluster (None: no token auth)."""
+    parsed: ParseCache[ParsedJob] = dataclasses.field(default_factory=ParseCache)
+    """The last parse of each RayJob, by resourceVersion: a reconcile of an unchanged object parses nothing."""
+    parsed_clusters: ParseCache[ParsedCluster] = dataclasses.field(default_factory=ParseCache)
     ensured: dict[tuple[str, str, str, str], float] = dataclasses.field(default_factory=dict)
     """(namespace, RayCluster uid, kind, name) of a created-once child known to exist -> when it was seen
     (monotonic seconds); looked at again after ``config.resync_seconds``. Saves API calls, decides nothing."""

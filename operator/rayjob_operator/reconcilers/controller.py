@@ -1,7 +1,7 @@
 """Wires the operator together: caches fed by watch events, keyed work queues, reconcilers, timers.
 
-kopf delivers watch events (``on_event``); each change to a cached object adds the keys of the
-objects whose reconcile depends on it. Workers then run the level-based reconciles.
+The informer's watch streams feed the caches; each change to a cached object adds the keys of the objects
+whose reconcile depends on it. Workers then run the level-based reconciles.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from rayjob_operator.model.bodies import Body
 from rayjob_operator.reconcilers.context import Context, Key, utc_now
 from rayjob_operator.reconcilers.raycluster import reconcile_raycluster
 from rayjob_operator.reconcilers.rayjob import reconcile_rayjob
+from rayjob_operator.runtime.informer import Informer
 from rayjob_operator.runtime.namespaces import NamespaceScope
 from rayjob_operator.runtime.poller import JobPoller
 from rayjob_operator.runtime.store import Store
@@ -71,7 +72,8 @@ class Controller:
 
     async def start(self) -> None:
         """Fill the caches first (so no reconcile starts from an empty view), then start the workers."""
-        await self.store.prime()
+        versions = await self.store.prime()
+        self._spawn(Informer(self.store, self.client).run(versions), "watches")
         self.metrics.serve(self.config.metrics_port)
         for body in self.store.cache(res.RAYCLUSTERS).all():
             self.ctx.cluster_queue.add(bodies.key(body))
@@ -99,13 +101,6 @@ class Controller:
         await self.ctx.job_events.flush()
         await self.dashboard.close()
         await self.client.close()
-
-    def on_event(self, resource: Resource, event: dict[str, Any]) -> None:
-        body = event.get("object")
-        if isinstance(body, dict) and body.get("metadata"):
-            body.setdefault("apiVersion", resource.api_version)
-            body.setdefault("kind", resource.kind)
-            self.store.observe(resource, body, deleted=event.get("type") == "DELETED")
 
     def _spawn(self, coro: Any, name: str) -> None:
         self._tasks.append(asyncio.create_task(coro, name=name))

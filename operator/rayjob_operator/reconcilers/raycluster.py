@@ -17,7 +17,7 @@ from rayjob_operator.model.event_reasons import EventReason as R
 from rayjob_operator.model.raycluster import RayCluster, RayClusterStatus
 from rayjob_operator.model.validation import cluster_spec_violations
 from rayjob_operator.reconcilers import raycluster_children as children
-from rayjob_operator.reconcilers.context import Context
+from rayjob_operator.reconcilers.context import Context, ParsedCluster
 from rayjob_operator.runtime import store
 from rayjob_operator.state import pods, requeue
 from rayjob_operator.state.conditions import condition_is_true
@@ -34,8 +34,9 @@ async def reconcile_raycluster(key: Key, ctx: Context) -> float | None:
     if body is None or bodies.is_deleting(body):
         if body is None:
             ctx.metrics.forget_cluster(namespace, name)
+            ctx.parsed_clusters.forget(key)
         return None  # gone or going: owner references take its children with it
-    cluster, invalid = _parse(body)
+    cluster, invalid = parsed_cluster(body, ctx)
     if invalid is not None:
         await _refuse(body, cluster, invalid, ctx)
         return None
@@ -52,7 +53,12 @@ async def reconcile_raycluster(key: Key, ctx: Context) -> float | None:
     return requeue.AFTER_CREATE_FAILURE if failure else None
 
 
-def _parse(body: Body) -> tuple[RayCluster | None, str | None]:
+def parsed_cluster(body: Body, ctx: Context) -> ParsedCluster:
+    """The cluster and why it is invalid, parsed once per resourceVersion."""
+    return ctx.parsed_clusters.parse(bodies.key(body), body, _parse)
+
+
+def _parse(body: Body) -> ParsedCluster:
     """The cluster, and why it is invalid if it is (a body that does not parse has no model)."""
     try:
         cluster = RayCluster.model_validate(body)
@@ -92,7 +98,7 @@ def _observe_provisioning(cluster: RayCluster, status: RayClusterStatus, ctx: Co
         return
     meta = cluster.metadata
     seconds = (ctx.clock() - created).total_seconds()
-    ctx.metrics.cluster_provisioned.labels(meta.name, meta.namespace, meta.uid).set(seconds)
+    ctx.metrics.cluster_provisioned.set(meta.name, meta.namespace, meta.uid, value=seconds)
 
 
 async def _act(plan: ClusterPlan, cluster: RayCluster, body: Body, ctx: Context) -> str | None:

@@ -39,7 +39,7 @@ async def reconcile_rayjob(key: Key, ctx: Context) -> float | None:
     if bodies.is_deleting(body):
         _forget(key, ctx)
         return await _finalize_deletion(key, body, ctx)
-    job, invalid = parse(body)
+    job, invalid = ctx.parsed.parse(key, body, parse)
     obs = observe(key, job, body, invalid, ctx)
     try:
         decision = await _act(key, job, obs, decide(obs), ctx)
@@ -66,6 +66,7 @@ def _forget(key: Key, ctx: Context) -> None:
     """Stop following the RayJob's Ray job, and drop its remembered token."""
     ctx.poller.untrack(key)
     ctx.tokens.forget(key)
+    ctx.parsed.forget(key)
 
 
 def wire_status(status: RayJobStatus) -> Body:
@@ -73,14 +74,18 @@ def wire_status(status: RayJobStatus) -> Body:
     return {k: v for k, v in status.model_dump(by_alias=True, exclude_none=True, mode="json").items() if v != ""}
 
 
+def _as_written(body: Body) -> Body:
+    return {k: v for k, v in (body.get("status") or {}).items() if v not in ("", None)}
+
+
 async def _write_status(key: Key, job: RayJob, status: RayJobStatus, ctx: Context) -> None:
     old = job.status or RayJobStatus()
+    if status == old:
+        return  # what the decision keeps, unchanged (cheaper than comparing the wire forms)
     new_wire = wire_status(status)
-    if new_wire == wire_status(old):
-        return
     latest = ctx.store.get(res.RAYJOBS, *key)
-    if latest is None or bodies.is_deleting(latest):
-        return
+    if latest is None or bodies.is_deleting(latest) or new_wire == _as_written(latest):
+        return  # gone, going, or unchanged (compared with the status as the API holds it: no second dump)
     try:
         await ctx.store.replace_status(res.RAYJOBS, {**latest, "status": new_wire})
     except errors.Conflict:  # someone wrote meanwhile: decide again on the newer object
@@ -114,7 +119,7 @@ def _record_transition(job: RayJob, old: RayJobStatus, new: RayJobStatus, ctx: C
         meta = job.metadata
         seconds = (ctx.clock() - new.start_time).total_seconds()
         labels = (meta.name, meta.namespace, meta.uid, after, str(old.failed or 0))
-        metrics.job_duration.labels(*labels).set(seconds)
+        metrics.job_duration.set(*labels, value=seconds)
 
 
 async def _track(key: Key, job: RayJob, status: RayJobStatus, ctx: Context) -> None:

@@ -25,9 +25,9 @@ from rayjob_operator.model import bodies
 from rayjob_operator.model.bodies import Body, Key
 from rayjob_operator.model.event_reasons import EventReason as R
 from rayjob_operator.model.event_reasons import Reason
-from rayjob_operator.model.raycluster import RayCluster
 from rayjob_operator.model.rayjob import RayJob, RayJobStatus
 from rayjob_operator.reconcilers.context import Context
+from rayjob_operator.reconcilers.raycluster import parsed_cluster
 from rayjob_operator.runtime.poller import Target
 from rayjob_operator.state.rayjob import actions as a
 
@@ -235,7 +235,8 @@ async def dashboard_token(ctx: Context, key: Key, job: RayJob) -> str | None:
         return token
     namespace = job.metadata.namespace or ""
     cluster_body = ctx.store.get(res.RAYCLUSTERS, namespace, name)
-    spec = RayCluster.model_validate(cluster_body).spec if cluster_body else job.spec.ray_cluster_spec
+    model = parsed_cluster(cluster_body, ctx)[0] if cluster_body else None
+    spec = model.spec if model is not None else job.spec.ray_cluster_spec
     enabled = spec is not None and auth.token_auth_enabled(spec)
     if spec is not None and enabled:
         secret = await ctx.store.read(res.SECRETS, namespace, auth.auth_secret_name(spec, name))

@@ -16,10 +16,10 @@ from rayjob_operator.model.base import ObjectMeta
 from rayjob_operator.model.bodies import Body, Key
 from rayjob_operator.model.enums import SubmissionMode
 from rayjob_operator.model.k8s_time import parse_time
-from rayjob_operator.model.raycluster import RayCluster
 from rayjob_operator.model.rayjob import RayJob, RayJobSpec, RayJobStatus
 from rayjob_operator.model.validation import InvalidSpec, validate_rayjob
 from rayjob_operator.reconcilers.context import Context
+from rayjob_operator.reconcilers.raycluster import parsed_cluster
 from rayjob_operator.runtime import store
 from rayjob_operator.runtime.poller import Target
 from rayjob_operator.state import pods
@@ -126,10 +126,7 @@ def _children_pods(owner: Body, ctx: Context) -> list[Body]:
 
 def _cluster_view(job: RayJob, body: Body, ctx: Context) -> ClusterView:
     namespace = bodies.namespace(body)
-    try:
-        model: RayCluster | None = RayCluster.model_validate(body)
-    except pydantic.ValidationError:
-        model = None
+    model, _ = parsed_cluster(body, ctx)
     cluster_pods = _children_pods(body, ctx)
     address = services.dashboard_address(model, options=ctx.pod_options) if model else None
     service_name = services.head_service_name(model) if model else None

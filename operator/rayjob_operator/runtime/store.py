@@ -124,7 +124,7 @@ class Store:
     # --- feeding ----------------------------------------------------------------------------------------
 
     def observe(self, resource: Resource, body: Body, *, deleted: bool) -> None:
-        """A watch event arrived (called by kopf's event handlers)."""
+        """A watch event arrived (from :mod:`rayjob_operator.runtime.informer`)."""
         if not self.scope.matches(object_key(body)[0]):
             return
         cache = self._caches[resource]
@@ -138,34 +138,43 @@ class Store:
         for listener in self.listeners:
             listener(resource, body, deleted)
 
-    async def prime(self) -> None:
-        """List every watched kind once, so reconciles never start from an empty view."""
+    def namespaces(self) -> list[str | None]:
+        """What to list and watch: each namespace of an exact scope, else the whole cluster (filtered here)."""
+        specific = self.scope.specific
+        return list(specific) if specific else [None]
+
+    async def prime(self) -> dict[tuple[Resource, str | None], str]:
+        """List every watched kind once, so reconciles never start from an empty view; the lists' versions
+        (per kind and namespace) are where the watches start."""
+        versions = {}
         for watched in WATCHED:
-            await self._relist(watched)
+            for namespace in self.namespaces():
+                versions[watched.resource, namespace] = await self.relist(watched, namespace)
+        return versions
 
     async def resync(self) -> None:
         for watched in WATCHED:
-            try:
-                await self._relist(watched)
-            except errors.KubeError as exc:
-                logger.warning("Re-listing %s failed: %s", watched.resource.plural, exc)
+            for namespace in self.namespaces():
+                try:
+                    await self.relist(watched, namespace)
+                except errors.KubeError as exc:
+                    logger.warning("Re-listing %s failed: %s", watched.resource.plural, exc)
         logger.info(
             "Re-listed the watched objects: %s", ", ".join(f"{len(c)} {r.plural}" for r, c in self._caches.items())
         )
 
-    async def _relist(self, watched: Watched) -> None:
+    async def relist(self, watched: Watched, namespace: str | None) -> str:
+        """List one kind (in one namespace, or all) into its cache; drop the ghosts; return the list's version."""
         cache = self._caches[watched.resource]
-        specific = self.scope.specific
-        namespaces: list[str | None] = list(specific) if specific else [None]
-        for namespace in namespaces:
-            items, version = await self.client.list(watched.resource, namespace, label_selector=watched.label_selector)
-            items = [i for i in items if self.scope.matches(object_key(i)[0])]
-            ghosts = cache.resync(items, version, namespace=namespace)
-            for ghost in ghosts:
-                logger.info(
-                    "%s %s/%s is gone (its deletion was missed by the watch)", watched.resource.kind, *object_key(ghost)
-                )
-                self._notify(watched.resource, ghost, True)
+        items, version = await self.client.list(watched.resource, namespace, label_selector=watched.label_selector)
+        items = [i for i in items if self.scope.matches(object_key(i)[0])]
+        ghosts = cache.resync(items, version, namespace=namespace)
+        for ghost in ghosts:
+            logger.info(
+                "%s %s/%s is gone (its deletion was missed by the watch)", watched.resource.kind, *object_key(ghost)
+            )
+            self._notify(watched.resource, ghost, True)
+        return version
 
     async def refresh(self, resource: Resource, namespace: str, name: str) -> Body | None:
         """Read one object from the API into the cache (after a conflict: the watch may be behind or gone)."""

@@ -9,6 +9,7 @@ from rayjob_operator.builders import submission
 from rayjob_operator.builders import submitter as submitter_builders
 from rayjob_operator.model.enums import ClusterState, JobDeploymentStatus, JobFailedReason, JobStatus, SubmissionMode
 from rayjob_operator.model.event_reasons import EventReason
+from rayjob_operator.model.raycluster import RayClusterStatus
 from rayjob_operator.model.rayjob import RayJobStatus
 from rayjob_operator.state import requeue
 from rayjob_operator.state.rayjob.actions import Action, AddFinalizer, CreateCluster, CreateSubmitter, Emit, SubmitJob
@@ -64,11 +65,11 @@ def initializing(obs: JobObservation) -> Decision:
     cluster = obs.cluster
     if cluster is None or cluster.deleting:
         return _ensure_cluster(obs, status)
-    status = status.model_copy(update={"ray_cluster_status": cluster.status})
     state = cluster.status.state if cluster.status else None
     if state != ClusterState.READY or not (cluster.head_service_ready and cluster.dashboard_address):
-        return _wait_for_cluster(obs, status, cluster)
-    status = status.model_copy(update={"dashboard_url": cluster.dashboard_address, "message": None})
+        return _wait_for_cluster(obs, _with_cluster_state(status, cluster), cluster)
+    update = {"dashboard_url": cluster.dashboard_address, "message": None, "ray_cluster_status": cluster.status}
+    status = status.model_copy(update=update)
     if mode(obs) == SubmissionMode.INTERACTIVE:
         waiting = status.model_copy(update={"job_deployment_status": JobDeploymentStatus.WAITING})
         return Decision(waiting, requeue_after=next_deadline(obs, waiting, before_running=True))
@@ -101,8 +102,7 @@ def _ensure_cluster(obs: JobObservation, status: RayJobStatus) -> Decision:
     manifest = job_builders.build_cluster_for_job(
         obs.job, cluster_name=name, job_id=status.job_id or "", submitter_image=obs.submitter_image, options=obs.options
     )
-    creating = status.model_copy(update={"message": f"Creating RayCluster {name}"})
-    return Decision(creating, (CreateCluster(manifest),), requeue_after=next_deadline(obs, status, before_running=True))
+    return Decision(status, (CreateCluster(manifest),), requeue_after=next_deadline(obs, status, before_running=True))
 
 
 def _cluster_not_found(obs: JobObservation, status: RayJobStatus, name: str) -> Decision:
@@ -129,9 +129,24 @@ def _wait_for_cluster(obs: JobObservation, status: RayJobStatus, cluster: Cluste
         if obs.now >= since + timedelta(seconds=obs.timeouts.lost):
             reason = cluster_status.reason or "its pods could not be created"
             return fail(obs, status, JobFailedReason.CLUSTER_FAILED, f"RayCluster {cluster.name} failed: {reason}")
-    detail = f": {cluster.problem}" if cluster.problem else ""
-    waiting = status.model_copy(update={"message": f"Waiting for RayCluster {cluster.name} to be ready{detail}"})
+    # Only what a user must act on is written while the cluster starts: every status write costs the API
+    # server (and each of its watchers) a round, and "Initializing" already says that it is starting.
+    problem = f"Waiting for RayCluster {cluster.name} to be ready: {cluster.problem}" if cluster.problem else None
+    waiting = status.model_copy(update={"message": problem})
     return Decision(waiting, requeue_after=next_deadline(obs, status, before_running=True))
+
+
+def _with_cluster_state(status: RayJobStatus, cluster: ClusterView) -> RayJobStatus:
+    """The cluster's status is copied while it starts when its state changes (Kueue reads it as "pods
+    ready"), not on every pod that comes up; from Running on, every change is copied."""
+    copied, now = status.ray_cluster_status, cluster.status
+    if _state_of(copied) == _state_of(now):
+        return status
+    return status.model_copy(update={"ray_cluster_status": now})
+
+
+def _state_of(cluster_status: RayClusterStatus | None) -> tuple[object, object]:
+    return (cluster_status.state, cluster_status.reason) if cluster_status is not None else (None, None)
 
 
 def waiting(obs: JobObservation) -> Decision:
