@@ -59,21 +59,23 @@ def test_initializing_creates_the_cluster_with_the_persisted_name() -> None:
     assert decision.status.job_deployment_status == S.INITIALIZING
 
 
-def test_initializing_names_the_pod_problem_and_copies_the_cluster_state_when_it_changes() -> None:
+def test_initializing_names_the_pod_problem_and_copies_the_cluster_status_when_it_first_shows() -> None:
     cluster = ready_cluster(status=RayClusterStatus(state=None), problem="pod x: ray-head: ImagePullBackOff")
     decision = run(job(INIT), cluster=cluster)
     assert decision.status.job_deployment_status == S.INITIALIZING
-    assert decision.status.ray_cluster_status is None  # no state yet: nothing to copy, nothing to write
+    assert decision.status.ray_cluster_status == RayClusterStatus(state=None)
     assert "ImagePullBackOff" in (decision.status.message or "")
+
+
+def test_initializing_copies_the_cluster_status_again_only_when_its_state_changes() -> None:
+    copied = {**INIT, "rayClusterStatus": {"readyWorkerReplicas": 0}}
+    more_pods = ready_cluster(status=RayClusterStatus(state=None, ready_worker_replicas=1))
+    decision = run(job(copied), cluster=more_pods)
+    assert decision.status.ray_cluster_status == RayClusterStatus(ready_worker_replicas=0)  # no write for a pod
+    assert decision.status.message is None
     failed = RayClusterStatus(state=ClusterState.FAILED, reason="quota exceeded")
-    decision = run(job(INIT), cluster=ready_cluster(status=failed))
+    decision = run(job(copied), cluster=ready_cluster(status=failed))
     assert decision.status.ray_cluster_status == failed
-
-
-def test_initializing_writes_nothing_while_pods_come_up_without_a_problem() -> None:
-    starting = ready_cluster(status=RayClusterStatus(state=None, ready_worker_replicas=0))
-    decision = run(job(INIT), cluster=starting)
-    assert (decision.status.message, decision.status.ray_cluster_status) == (None, None)
 
 
 @pytest.mark.parametrize(

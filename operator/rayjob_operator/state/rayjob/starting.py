@@ -137,10 +137,10 @@ def _wait_for_cluster(obs: JobObservation, status: RayJobStatus, cluster: Cluste
 
 
 def _with_cluster_state(status: RayJobStatus, cluster: ClusterView) -> RayJobStatus:
-    """The cluster's status is copied while it starts when its state changes (Kueue reads it as "pods
-    ready"), not on every pod that comes up; from Running on, every change is copied."""
+    """The cluster's status is copied while it starts when it first has one and when its state changes (Kueue
+    reads it as "pods ready"), not on every pod that comes up; from Running on, every change is copied."""
     copied, now = status.ray_cluster_status, cluster.status
-    if _state_of(copied) == _state_of(now):
+    if now is None or (copied is not None and _state_of(copied) == _state_of(now)):
         return status
     return status.model_copy(update={"ray_cluster_status": now})
 
