@@ -9,7 +9,8 @@ one process, loopback only) and carries out the chaos faults.
 
 Control paths (never counted): ``GET /_loadgen/stats`` (the counters as JSON), ``GET /_loadgen/healthz``.
 A request with the header ``X-Loadgen-Client: <name>`` is counted for that client (default ``operator``);
-the benchmark's stand-in for a K8sJobMode submitter sends ``submitter``.
+the benchmark's stand-in for a K8sJobMode submitter sends ``submitter``. Each submission records its Host
+header (the head Service it was addressed to), so a harness can tell which attempt's head accepted which id.
 """
 
 from __future__ import annotations
@@ -76,7 +77,9 @@ def make_app(
             return _control(state, raw_path)
         body = await _read_json(request) if request.method in ("POST", "PUT") else None
         client = request.headers.get(CLIENT_HEADER, DEFAULT_CLIENT)
-        answer = state.handle(request.method, raw_path, body, client=client, now=clock(), roll=roll())
+        answer = state.handle(
+            request.method, raw_path, body, client=client, now=clock(), roll=roll(), host=request.host
+        )
         if answer.fault is Fault.TIMEOUT:
             await asyncio.sleep(state.chaos.timeout_seconds)
             _reset(request)

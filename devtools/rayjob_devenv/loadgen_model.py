@@ -1,11 +1,12 @@
 """The state machine of the load-generator Ray dashboard (a benchmark fake, not Ray). Pure: no I/O, no clock.
 
 Every job is RUNNING from its submission on and SUCCEEDED ``duration`` seconds after it (unless stopped
-first). Each request is classified (submit, status, logs, stop, delete, list, version, other), counted per
-job and per kind, and may be turned into a fault by a :class:`ChaosConfig` (a 500, a request that never gets
-an answer, a reset connection) so the chaos benchmark can reuse the same fake. Answers follow the Ray Jobs
-REST API of Ray 2.60 (``/work/shared/spec/ray-jobs-api.md``): JSON on success, text/plain errors, 404 for an
-unknown id, 500 "already exists" for a duplicate submission id.
+first); a directive in the entrypoint, such as ``python -c pass # loadgen: seconds=60 status=FAILED``, sets
+that job's own run time and end status (SUCCEEDED or FAILED). Each request is classified (submit, status,
+logs, stop, delete, list, version, other), counted per job and per kind, and may be turned into a fault by a
+:class:`ChaosConfig` (a 500, a request that never gets an answer, a reset connection) so the chaos run can
+reuse the same fake. Answers follow the Ray Jobs REST API of Ray 2.60 (``/work/shared/spec/ray-jobs-api.md``):
+JSON on success, text/plain errors, 404 for an unknown id, 500 "already exists" for a duplicate submission id.
 
 :mod:`rayjob_devenv.loadgen_dashboard` serves this over HTTP; the time of every call is passed in.
 """
@@ -25,7 +26,10 @@ MESSAGES = {
     "RUNNING": "Job is currently running.",
     "SUCCEEDED": "Job finished successfully.",
     "STOPPED": "Job was intentionally stopped.",
+    "FAILED": "Job entrypoint command failed with exit code 1, last available logs (truncated to 20,000 chars):\n",
 }
+DIRECTIVE = "# loadgen:"
+END_STATUSES = ("SUCCEEDED", "FAILED")
 
 
 class Kind(enum.StrEnum):
@@ -99,6 +103,8 @@ class JobCounters:
     deletes: int = 0
     faults: int = 0
     by_client: Counter[str] = dataclasses.field(default_factory=Counter)
+    hosts: list[str] = dataclasses.field(default_factory=list)
+    """Distinct Host headers of the counted submissions (the head Service each was sent to), in order."""
 
 
 @dataclasses.dataclass
@@ -109,6 +115,10 @@ class FakeJob:
     duration: float
     submitted_by: str
     stopped_at: float | None = None
+    end_status: str = "SUCCEEDED"
+    """What the job ends as when it is not stopped (SUCCEEDED or FAILED)."""
+    host: str = ""
+    """The Host header of the submission that created the job (the head Service it was sent to)."""
 
     @property
     def end_time(self) -> float:
@@ -117,7 +127,7 @@ class FakeJob:
     def status(self, now: float) -> str:
         if now < self.end_time:
             return "RUNNING"
-        return "SUCCEEDED" if self.stopped_at is None else "STOPPED"
+        return self.end_status if self.stopped_at is None else "STOPPED"
 
     def info(self, now: float) -> dict[str, Any]:
         status = self.status(now)
@@ -130,15 +140,34 @@ class FakeJob:
             "status": status,
             "entrypoint": self.entrypoint,
             "message": MESSAGES[status],
-            "error_type": None,
+            "error_type": "JOB_ENTRYPOINT_COMMAND_ERROR" if status == "FAILED" else None,
             "start_time": int(self.submitted_at * 1000),
             "end_time": int(self.end_time * 1000) if terminal else None,
             "metadata": {},
             "runtime_env": {},
             "driver_agent_http_address": "http://127.0.0.1:52365",
             "driver_node_id": "loadgen",
-            "driver_exit_code": 0 if status == "SUCCEEDED" else None,
+            "driver_exit_code": {"SUCCEEDED": 0, "FAILED": 1}.get(status),
         }
+
+
+def parse_directive(entrypoint: str) -> tuple[float | None, str]:
+    """(seconds, end status) of a ``# loadgen: seconds=<s> status=<SUCCEEDED|FAILED>`` directive; each part is
+    optional (no seconds: None, the dashboard's default duration; no status: SUCCEEDED). Bad values raise."""
+    _, found, rest = entrypoint.partition(DIRECTIVE)
+    seconds: float | None = None
+    end_status = "SUCCEEDED"
+    for word in rest.split() if found else ():
+        key, _, value = word.partition("=")
+        if key == "seconds" and float(value) >= 0:
+            seconds = float(value)
+        elif key == "status" and value in END_STATUSES:
+            end_status = value
+        else:
+            raise ValueError(
+                f"loadgen directive: {word!r} is not seconds=<s >= 0> or status=<{'|'.join(END_STATUSES)}>"
+            )
+    return seconds, end_status
 
 
 def classify(method: str, raw_path: str) -> tuple[Kind, str | None]:
@@ -179,8 +208,11 @@ class LoadgenState:
         self.not_found = 0
         self.faults: Counter[str] = Counter()
 
-    def handle(self, method: str, raw_path: str, body: Any, *, client: str, now: float, roll: float = 1.0) -> Answer:
-        """Answer one request at epoch time ``now``; ``roll`` in [0, 1) is the chaos draw (1.0 = never)."""
+    def handle(
+        self, method: str, raw_path: str, body: Any, *, client: str, now: float, roll: float = 1.0, host: str = ""
+    ) -> Answer:
+        """Answer one request at epoch time ``now``; ``roll`` in [0, 1) is the chaos draw (1.0 = never);
+        ``host`` is the request's Host header (for a submission: which head it was sent to)."""
         kind, job_id = classify(method, raw_path)
         if kind is Kind.SUBMIT:
             job_id = _submission_id(body)
@@ -197,7 +229,7 @@ class LoadgenState:
             if fault is Fault.ERROR:
                 text = f"Traceback (most recent call last):\n  loadgen chaos: injected {kind} error\n"
                 return Answer(500, text, fault=fault)
-        answer = self._answer(kind, job_id, body, counters, client=client, now=now)
+        answer = self._answer(kind, job_id, body, counters, client=client, now=now, host=host)
         if answer.status == 404:
             self.not_found += 1
         return dataclasses.replace(answer, fault=fault) if fault is not None else answer
@@ -209,7 +241,15 @@ class LoadgenState:
         return counters
 
     def _answer(
-        self, kind: Kind, job_id: str | None, body: Any, counters: JobCounters | None, *, client: str, now: float
+        self,
+        kind: Kind,
+        job_id: str | None,
+        body: Any,
+        counters: JobCounters | None,
+        *,
+        client: str,
+        now: float,
+        host: str,
     ) -> Answer:
         if kind is Kind.VERSION:
             return Answer(200, dict(VERSION_ANSWER))
@@ -220,7 +260,7 @@ class LoadgenState:
         if kind is Kind.OTHER or job_id is None or counters is None:
             return Answer(404, "404: Not Found")
         if kind is Kind.SUBMIT:
-            return self._submit(job_id, body, counters, client=client, now=now)
+            return self._submit(job_id, body, counters, client=client, now=now, host=host)
         job = self.jobs.get(job_id)
         if kind is Kind.STATUS:
             counters.status += 1
@@ -229,14 +269,21 @@ class LoadgenState:
             return Answer(404, f"Job {job_id} does not exist")
         return self._on_job(kind, job, counters, now)
 
-    def _submit(self, job_id: str, body: Any, counters: JobCounters, *, client: str, now: float) -> Answer:
+    def _submit(self, job_id: str, body: Any, counters: JobCounters, *, client: str, now: float, host: str) -> Answer:
         entrypoint = body.get("entrypoint") if isinstance(body, dict) else None
         if not isinstance(entrypoint, str):
             return Answer(400, "the request needs a string 'entrypoint'")
+        try:
+            seconds, end_status = parse_directive(entrypoint)
+        except ValueError as error:
+            return Answer(400, f"Traceback (most recent call last):\nValueError: {error}")
         counters.submissions += 1
+        if host not in counters.hosts:
+            counters.hosts.append(host)
         if job_id in self.jobs:
             return Answer(500, "Traceback (most recent call last):\nValueError: " + ALREADY_EXISTS.format(id=job_id))
-        self.jobs[job_id] = FakeJob(job_id, entrypoint, now, self.duration, client)
+        duration = self.duration if seconds is None else seconds
+        self.jobs[job_id] = FakeJob(job_id, entrypoint, now, duration, client, end_status=end_status, host=host)
         return Answer(200, {"job_id": job_id, "submission_id": job_id})
 
     @staticmethod
@@ -265,7 +312,13 @@ class LoadgenState:
             entry = dataclasses.asdict(counters)
             entry["by_client"] = dict(counters.by_client)
             if job is not None:
-                entry.update(submitted_at=job.submitted_at, end_time=job.end_time, submitted_by=job.submitted_by)
+                entry.update(
+                    submitted_at=job.submitted_at,
+                    end_time=job.end_time,
+                    submitted_by=job.submitted_by,
+                    host=job.host,
+                    end_status=job.status(job.end_time),
+                )
             jobs[job_id] = entry
         return {
             "duration": self.duration,
