@@ -1,4 +1,4 @@
-.PHONY: test unit up run bench
+.PHONY: test unit up run bench chaos
 test:            ## every gate: lint, types, contracts, unit and integration tests (what CI runs)
 	scripts/test.sh
 unit:            ## the fast loop: unit tests only
@@ -12,3 +12,6 @@ MODES ?= http,k8sjob
 OPERATORS ?= ours,kuberay,kuberay-c10
 bench:           ## side-by-side benchmark against KubeRay: N=100|1000, MODES=http,k8sjob, OPERATORS=ours,kuberay,kuberay-c10, ARGS=...
 	scripts/bench.sh --n $(N) --modes $(MODES) --operators $(OPERATORS) $(ARGS)
+chaos: N = 200
+chaos:           ## chaos run (not in make test): N=200 RayJobs while the operator is SIGKILLed every 15 s, kube-apiserver restarts twice and 20% of dashboard calls fail; ARGS=... (bench/CHAOS.md)
+	scripts/chaos.sh --n $(N) $(ARGS)

@@ -17,13 +17,18 @@ SUBMISSION_ENV = "RAY_JOB_SUBMISSION_ID"
 JOB_POD_SELECTOR = "batch.kubernetes.io/job-name"
 
 
-def submission_id(pod: Mapping[str, Any]) -> str | None:
-    """The literal ``RAY_JOB_SUBMISSION_ID`` of the pod's first container that has one."""
+def pod_env(pod: Mapping[str, Any], name: str) -> str | None:
+    """The literal value of the env var ``name`` in the pod's first container that has one (non-empty)."""
     for container in (pod.get("spec") or {}).get("containers") or []:
         for env in container.get("env") or []:
-            if env.get("name") == SUBMISSION_ENV and isinstance(env.get("value"), str) and env["value"]:
+            if env.get("name") == name and isinstance(env.get("value"), str) and env["value"]:
                 return str(env["value"])
     return None
+
+
+def submission_id(pod: Mapping[str, Any]) -> str | None:
+    """The literal ``RAY_JOB_SUBMISSION_ID`` of the pod's first container that has one."""
+    return pod_env(pod, SUBMISSION_ENV)
 
 
 def is_running(pod: Mapping[str, Any]) -> bool:

@@ -148,6 +148,19 @@ class LocalControlPlane(StartStop):
     def stopped(self) -> bool:
         return not self._finalizer.alive
 
+    def restart_apiserver(self, timeout: float = 60.0, grace: float = 10.0) -> float:
+        """Stop kube-apiserver (SIGTERM, SIGKILL after ``grace`` s), start it again with the same flags, ports
+        and log, and wait for /readyz. Returns the seconds it was away. etcd and the other components keep
+        running (they reconnect). Call it from the thread that started the control plane: a component dies
+        with the thread that started it (see :mod:`rayjob_devenv.procs`)."""
+        old = self.procs["kube-apiserver"]
+        t0 = time.monotonic()
+        stop_all([old], grace)
+        self._deadline = time.monotonic() + timeout
+        api = self._spawn("kube-apiserver", old.argv)
+        self._wait(api, timeout, "kube-apiserver /readyz after a restart", self._apiserver_ready)
+        return time.monotonic() - t0
+
     # --- start-up steps ------------------------------------------------------------------------------
     def _prepare_files(self) -> None:
         pki = generate_pki()
@@ -181,7 +194,7 @@ class LocalControlPlane(StartStop):
         self.timings["etcd"] = time.monotonic() - t0
         argv = [*comp.apiserver_argv(self.bin_dir, self.layout, self.ports, self._pki), *self.apiserver_args]
         api = self._spawn("kube-apiserver", argv)
-        self._wait(api, 60, "kube-apiserver /readyz", lambda: self.api.request("GET", "/readyz")[0] == 200)
+        self._wait(api, 60, "kube-apiserver /readyz", self._apiserver_ready)
         self._wait(api, 30, "the 'default' namespace", lambda: self._exists("/api/v1/namespaces/default"))
         self.timings["kube-apiserver"] = time.monotonic() - t0
 
@@ -248,6 +261,9 @@ class LocalControlPlane(StartStop):
                 conn.close()
 
         return probe
+
+    def _apiserver_ready(self) -> bool:
+        return self.api.request("GET", "/readyz")[0] == 200
 
     def _exists(self, path: str) -> bool:
         return self.api.request("GET", path)[0] == 200

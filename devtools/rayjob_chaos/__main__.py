@@ -1,0 +1,5 @@
+import sys
+
+from rayjob_chaos.cli import main
+
+sys.exit(main())
