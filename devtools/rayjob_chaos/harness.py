@@ -129,6 +129,9 @@ class Harness:
             self.obs.problems.append(str(error))
 
     async def _act(self, kube: AsyncKube, action: Action) -> None:
+        before = await kubeops.state_of(kube, action.key)
+        if before is not None:
+            self.obs.acted.setdefault((action.verb, action.key), before)
         if action.verb == "delete":
             self.obs.deleted.add(action.key)  # before the DELETE: its answer may be lost, the deletion not
             await kubeops.delete(kube, action.key)

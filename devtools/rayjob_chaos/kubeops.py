@@ -86,6 +86,17 @@ def rayjob_path(key: Key) -> str:
     return f"/apis/ray.io/v1/namespaces/{key[0]}/rayjobs/{key[1]}"
 
 
+async def state_of(kube: AsyncKube, key: Key) -> str | None:
+    """The RayJob's ``jobDeploymentStatus`` ("New" before the first status; None: the RayJob is gone)."""
+    try:
+        body = await kube.call("GET", rayjob_path(key))
+    except KubeError as error:
+        if error.status == 404:
+            return None
+        raise
+    return str((body.get("status") or {}).get("jobDeploymentStatus") or "New")
+
+
 async def set_suspend(kube: AsyncKube, key: Key, suspend: bool) -> bool:
     """Set ``spec.suspend`` (GET, then PUT; a conflict reads again). False if the RayJob is gone."""
     while True:

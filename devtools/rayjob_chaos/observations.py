@@ -54,6 +54,8 @@ class Observations:
     loadgen: dict[str, Any] = dataclasses.field(default_factory=dict)
     """The load-generator dashboard's counters (``/_loadgen/stats``)."""
     faults: FaultLog = dataclasses.field(default_factory=FaultLog)
+    acted: dict[tuple[str, Key], str] = dataclasses.field(default_factory=dict)
+    """(verb, RayJob) → its jobDeploymentStatus just before, for each suspend, resume and delete made."""
     problems: list[str] = dataclasses.field(default_factory=list)
     """What went wrong in the harness itself (a scenario action that never got through, a stand-in failure)."""
 

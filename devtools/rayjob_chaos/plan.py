@@ -26,7 +26,8 @@ the job to its end); a late stand-in POST still fits in the operator's submitter
 
 class Treatment(enum.StrEnum):
     SUCCEED = "succeed"
-    """Runs 5-20 s and SUCCEEDS: Complete (a quarter keep their RayCluster: shutdownAfterJobFinishes false)."""
+    """Runs 5-20 s and SUCCEEDS: Complete (a quarter keep their RayCluster: shutdownAfterJobFinishes false;
+    another quarter have backoffLimit 2, which must not make them run twice)."""
     FAIL_RETRY = "fail"
     """backoffLimit 2 and a Ray job that always FAILS: Failed (AppFailed) after 3 attempts."""
     DEADLINE = "deadline"
@@ -34,7 +35,7 @@ class Treatment(enum.StrEnum):
     SUSPEND_AT_CREATE = "suspcreate"
     """Created suspended, resumed 20-60 s later: Complete."""
     SUSPEND_MIDFLIGHT = "suspend"
-    """A 60 s job suspended 15-35 s after t0, resumed 20-30 s later: Complete on a new attempt."""
+    """A 90 s job suspended 20-60 s after t0, resumed 20-30 s later: Complete on a new attempt."""
     DELETE_MIDFLIGHT = "delete"
     """A 300 s job deleted 10-60 s after t0: gone, with everything it owned."""
 
@@ -175,7 +176,8 @@ def _treat(base: JobPlan, nth: int, rng: random.Random) -> JobPlan:
     r = dataclasses.replace
     match base.treatment:
         case Treatment.SUCCEED:
-            return r(base, seconds=round(rng.uniform(5, 20), 1), shutdown=nth % 4 != 3)
+            seconds = round(rng.uniform(5, 20), 1)
+            return r(base, seconds=seconds, shutdown=nth % 4 != 3, backoff_limit=2 if nth % 4 == 1 else 0)
         case Treatment.FAIL_RETRY:
             return r(base, seconds=3.0, end_status="FAILED", backoff_limit=2)
         case Treatment.DEADLINE:
@@ -183,8 +185,8 @@ def _treat(base: JobPlan, nth: int, rng: random.Random) -> JobPlan:
         case Treatment.SUSPEND_AT_CREATE:
             return r(base, seconds=round(rng.uniform(5, 15), 1), suspend_at=0.0, resume_at=round(rng.uniform(20, 60)))
         case Treatment.SUSPEND_MIDFLIGHT:
-            at = round(rng.uniform(15, 35))
-            return r(base, seconds=60.0, suspend_at=at, resume_at=at + round(rng.uniform(20, 30)))
+            at = round(rng.uniform(20, 60))
+            return r(base, seconds=90.0, suspend_at=at, resume_at=at + round(rng.uniform(20, 30)))
         case Treatment.DELETE_MIDFLIGHT:
             return r(base, seconds=300.0, delete_at=round(rng.uniform(10, 60)))
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from rayjob_bench.config import Mode
-from rayjob_chaos.leaks import count_by_kind
+from rayjob_chaos.leaks import KINDS, count_by_kind
 from rayjob_chaos.observations import FaultLog
 from rayjob_chaos.verdict import Report
 
@@ -15,7 +16,7 @@ LISTED = 25
 
 
 def _row(label: str, value: object) -> str:
-    return f"  {label:<44} {value}"
+    return f"  {label:<48} {value}"
 
 
 def _seconds(value: float | None) -> str:
@@ -71,9 +72,9 @@ def _faults(report: Report) -> list[str]:
 
 def _outcomes(report: Report) -> list[str]:
     expected, observed = report.outcome_counts()
-    lines = ["outcomes                                       expected  observed"]
+    lines = ["outcomes" + " " * 43 + "expected  observed"]
     for name in sorted(set(expected) | set(observed)):
-        lines.append(f"  {name:<44} {expected.get(name, 0):>8}  {observed.get(name, 0):>8}")
+        lines.append(f"  {name:<48} {expected.get(name, 0):>8}  {observed.get(name, 0):>8}")
     lines.append(_row("not as planned (informational, listed below)", len(report.unexpected)))
     return lines
 
@@ -86,11 +87,26 @@ def _checks(report: Report) -> list[str]:
         lines.append(_row(label, f"{count} ({by_kind})" if label == "leaked objects" else count))
     lines += [
         "informational",
+        *_acted(report),
+        _row("objects left at the end", _left(report)),
         _row("submission ids accepted", subs.accepted),
         _row("ids POSTed more than once (after faults)", f"{subs.repeated_ids} ({subs.repeated_posts} extra POSTs)"),
         _row("harness problems", len(report.obs.problems)),
     ]
     return lines
+
+
+def _acted(report: Report) -> list[str]:
+    lines = []
+    for verb in ("suspend", "resume", "delete"):
+        states = Counter(state for (v, _), state in report.obs.acted.items() if v == verb)
+        before = ", ".join(f"{state} {n}" for state, n in sorted(states.items()))
+        lines.append(_row(f"{verb}s made (state just before)", f"{states.total()} ({before})"))
+    return lines
+
+
+def _left(report: Report) -> str:
+    return ", ".join(f"{kind} {len(report.obs.objects.get(kind, []))}" for kind in KINDS)
 
 
 def _section(title: str, entries: Iterable[str]) -> list[str]:

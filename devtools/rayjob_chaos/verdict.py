@@ -113,6 +113,8 @@ class Report:
             "submissions": dataclasses.asdict(self.submissions),
             "faults": [dataclasses.asdict(e) for e in faults.events],
             "dashboard": {k: self.obs.loadgen.get(k) for k in ("by_kind", "by_client", "faults", "not_found")},
+            "acted": [{"verb": v, "rayjob": "/".join(k), "before": s} for (v, k), s in self.obs.acted.items()],
+            "left": {kind: len(items) for kind, items in self.obs.objects.items()},
             "problems": self.obs.problems,
             "jobs": {f"{o.plan.namespace}/{o.plan.name}": _job_json(o) for o in self.outcomes},
         }

@@ -149,7 +149,7 @@ def test_the_verdict_fails_on_stuck_lost_and_reasonless_and_reports_the_unexpect
     unexpected = {o.plan.name for o in report.unexpected}
     assert unexpected == {failing.name, stuck.name, lost.name, bare.name}  # failing: 2 attempts, not 3
     text = render(report, operator_settings="defaults")
-    assert "operator SIGKILLed and restarted (survived)  1" in text
+    assert "operator SIGKILLed and restarted (survived)      1" in text
     assert "20 of 100 (20.0%" in text
     assert "verdict: FAIL: 1 RayJobs not terminal by the deadline, 1 RayJobs gone that nobody deleted" in text
     json.dumps(report.to_json(), default=str)
