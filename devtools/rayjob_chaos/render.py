@@ -89,6 +89,7 @@ def _checks(report: Report) -> list[str]:
         "informational",
         *_acted(report),
         _row("objects left at the end", _left(report)),
+        _row("driver logs kept (<rayjob>-driver-log)", _logs(report)),
         _row("submission ids accepted", subs.accepted),
         _row("ids POSTed more than once (after faults)", f"{subs.repeated_ids} ({subs.repeated_posts} extra POSTs)"),
         _row("harness problems", len(report.obs.problems)),
@@ -103,6 +104,11 @@ def _acted(report: Report) -> list[str]:
         before = ", ".join(f"{state} {n}" for state, n in sorted(states.items()))
         lines.append(_row(f"{verb}s made (state just before)", f"{states.total()} ({before})"))
     return lines
+
+
+def _logs(report: Report) -> str:
+    eligible, missing = report.driver_logs
+    return f"{eligible - len(missing)} of {eligible} terminal RayJobs whose Ray job ran"
 
 
 def _left(report: Report) -> str:
@@ -125,5 +131,6 @@ def _details(report: Report) -> list[str]:
         *_section("leaked objects", (str(leak) for leak in report.leaks)),
         *_section("terminal without a reason", (o.line() for o in report.reasonless)),
         *_section("not as planned", (o.line() for o in report.unexpected if o not in report.stuck)),
+        *_section("driver logs not kept (informational)", report.driver_logs[1]),
         *_section("harness problems", report.obs.problems),
     ]

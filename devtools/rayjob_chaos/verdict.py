@@ -19,6 +19,10 @@ from rayjob_chaos.plan import JobPlan, ScenarioConfig, Treatment
 from rayjob_chaos.submissions import SubmissionCheck, check_submissions
 
 COMPLETE_JOB_STATUSES = ("SUCCEEDED", "STOPPED")
+RAN = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED", "STOPPED")
+"""A RayJob whose last attempt's Ray job got this far has a driver log to keep."""
+DRIVER_LOG_SUFFIX = "-driver-log"
+JOB_ID_ANNOTATION = "ray.io/job-id"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +82,11 @@ class Report:
         return [o for o in self.outcomes if not o.as_expected]
 
     @property
+    def driver_logs(self) -> tuple[int, list[str]]:
+        """(terminal RayJobs whose Ray job ran, those of them without the driver log of that job kept)."""
+        return missing_driver_logs(self.obs.final_rayjobs, self.obs.objects.get("ConfigMap", []))
+
+    @property
     def failures(self) -> dict[str, int]:
         return {
             "duplicate submissions": len(self.submissions.duplicates),
@@ -115,6 +124,7 @@ class Report:
             "dashboard": {k: self.obs.loadgen.get(k) for k in ("by_kind", "by_client", "faults", "not_found")},
             "acted": [{"verb": v, "rayjob": "/".join(k), "before": s} for (v, k), s in self.obs.acted.items()],
             "left": {kind: len(items) for kind, items in self.obs.objects.items()},
+            "driver_logs": {"eligible": self.driver_logs[0], "missing": self.driver_logs[1]},
             "problems": self.obs.problems,
             "jobs": {f"{o.plan.namespace}/{o.plan.name}": _job_json(o) for o in self.outcomes},
         }
@@ -138,6 +148,26 @@ def _reasonless(o: JobOutcome) -> bool:
     if state == "Complete":
         return o.status.get("jobStatus") not in COMPLETE_JOB_STATUSES
     return False
+
+
+def missing_driver_logs(rayjobs: list[dict[str, Any]], configmaps: list[dict[str, Any]]) -> tuple[int, list[str]]:
+    """(how many terminal RayJobs' Ray jobs ran, "ns/name" of those without ``<rayjob>-driver-log`` of that job)."""
+    kept = {
+        (meta.get("namespace"), meta.get("name"), (meta.get("annotations") or {}).get(JOB_ID_ANNOTATION))
+        for meta in (cm.get("metadata") or {} for cm in configmaps)
+    }
+    eligible, missing = 0, []
+    for job in rayjobs:
+        meta, status = job.get("metadata") or {}, job.get("status") or {}
+        if status.get("jobDeploymentStatus") not in ("Complete", "Failed") or status.get("jobStatus") not in RAN:
+            continue
+        eligible += 1
+        name = str(meta.get("name"))
+        if (meta.get("namespace"), name + DRIVER_LOG_SUFFIX, status.get("jobId")) not in kept:
+            missing.append(
+                f"{meta.get('namespace')}/{name} (job {status.get('jobId')}, jobStatus {status.get('jobStatus')})"
+            )
+    return eligible, missing
 
 
 def outcome_of(status: dict[str, Any] | None, *, deleted: bool, deleting: bool) -> str:

@@ -11,7 +11,7 @@ from rayjob_chaos.observations import FaultEvent, Observations
 from rayjob_chaos.plan import JobPlan, ScenarioConfig, Treatment
 from rayjob_chaos.render import render
 from rayjob_chaos.submissions import check_submissions, head_of
-from rayjob_chaos.verdict import judge
+from rayjob_chaos.verdict import judge, missing_driver_logs
 
 NS = "chaos-0"
 
@@ -167,3 +167,23 @@ def test_a_clean_run_passes() -> None:
     assert report.passed, report.failures
     assert report.unexpected == []
     assert render(report, operator_settings="defaults").endswith("verdict: PASS\n")
+
+
+def test_driver_logs_are_looked_for_where_a_ray_job_ran() -> None:
+    def job(name: str, state: str, job_status: str | None) -> dict[str, Any]:
+        status = {"jobDeploymentStatus": state, "jobStatus": job_status, "jobId": f"{name}-x"}
+        return {"metadata": {"name": name, "namespace": NS}, "status": status}
+
+    def log(name: str, job_id: str) -> dict[str, Any]:
+        return {"metadata": {"name": f"{name}-driver-log", "namespace": NS, "annotations": {"ray.io/job-id": job_id}}}
+
+    jobs = [
+        job("kept", "Complete", "SUCCEEDED"),
+        job("lost", "Failed", "FAILED"),
+        job("stale", "Failed", "FAILED"),
+        job("never-ran", "Failed", None),
+        job("busy", "Running", "RUNNING"),
+    ]
+    eligible, missing = missing_driver_logs(jobs, [log("kept", "kept-x"), log("stale", "stale-earlier")])
+    assert eligible == 3
+    assert missing == ["chaos-0/lost (job lost-x, jobStatus FAILED)", "chaos-0/stale (job stale-x, jobStatus FAILED)"]
