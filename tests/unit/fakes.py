@@ -190,6 +190,8 @@ class FakeDashboard:
         self.jobs: dict[str, str] = {}
         self.calls: list[tuple[str, str]] = []
         self.refuse_token = False
+        self.log_failures = 0
+        """How many of the next log reads fail as a flaky dashboard's would (a 500, a reset)."""
 
     async def get_job_info(self, address: str, job_id: str, *, token: str | None = None) -> JobInfo:
         self.calls.append(("get", job_id))
@@ -212,6 +214,9 @@ class FakeDashboard:
 
     async def get_logs(self, address: str, job_id: str, *, token: str | None = None) -> str:
         self.calls.append(("logs", job_id))
+        if self.log_failures > 0:
+            self.log_failures -= 1
+            raise dash_errors.DashboardUnreachable("HTTP 500: injected")
         return f"log of {job_id}\n"
 
 

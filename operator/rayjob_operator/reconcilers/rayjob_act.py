@@ -32,6 +32,9 @@ from rayjob_operator.runtime.poller import Target
 from rayjob_operator.state.rayjob import actions as a
 
 logger = logging.getLogger(__name__)
+LOG_READS = 3
+"""A finished job's log is read once, and the cluster that holds it may go right after: a read that fails is
+tried again, up to this many reads, while one dashboard timeout has not passed since the first."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,7 +202,7 @@ class Actor:
     async def _save_logs(self, address: str, job_id: str) -> None:
         try:
             token = await dashboard_token(self.ctx, self.key, self.job)
-            text = await self.ctx.dashboard.get_logs(address, job_id, token=token)
+            text = await self._read_logs(address, job_id, token)
         except (dash_errors.DashboardError, errors.KubeError) as exc:
             logger.warning("RayJob %s/%s: could not keep the driver log: %s", *self.key, exc)
             return
@@ -208,6 +211,19 @@ class Actor:
             await self.ctx.store.put(res.CONFIGMAPS, self.namespace, manifest)
         except errors.KubeError as exc:
             logger.warning("RayJob %s/%s: could not write ConfigMap %s: %s", *self.key, bodies.name(manifest), exc)
+
+    async def _read_logs(self, address: str, job_id: str, token: str | None) -> str:
+        """The job's log; a transient failure (an error answer, a reset) is asked again, within bounds."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.ctx.config.dashboard_timeout_seconds
+        reads = 1
+        while True:
+            try:
+                return await self.ctx.dashboard.get_logs(address, job_id, token=token)
+            except dash_errors.DashboardUnreachable:
+                if reads >= LOG_READS or loop.time() >= until:
+                    raise
+            reads += 1
 
 
 async def stop_job(ctx: Context, key: Key, job: RayJob, address: str, job_id: str) -> None:
