@@ -220,8 +220,8 @@ async def test_the_token_is_forgotten_when_the_attempt_ends() -> None:
     assert (KEY not in tracker.tracked, len(ctx.tokens)) == (True, 0)
 
 
-async def test_the_driver_log_is_kept_when_a_read_of_it_fails_once() -> None:
-    """It is read once, when the job ends, and the cluster that holds it goes right after (chaos run)."""
+async def _job_ends_with_log_failures(failures: int) -> tuple[FakeKube, FakeDashboard]:
+    """An HTTPMode job seen SUCCEEDED, reconciled once, while the first ``failures`` log reads fail."""
     kube = FakeKube()
     kube.put(res.RAYJOBS, rayjob(running(jobStatus="RUNNING"), submissionMode="HTTPMode"))
     tracker = Tracker()
@@ -229,27 +229,23 @@ async def test_the_driver_log_is_kept_when_a_read_of_it_fails_once() -> None:
     await _ready_cluster(kube, ctx)
     dashboard = ctx.dashboard
     assert isinstance(dashboard, FakeDashboard)
-    dashboard.log_failures = 1
+    dashboard.log_failures = failures
     tracker.views[KEY] = RayView(result=RayResult.FOUND, status=JobStatus.SUCCEEDED, since=NOW)
     await reconcile_rayjob(KEY, ctx)
     assert status_of(kube)["jobDeploymentStatus"] == "Complete"
+    return kube, dashboard
+
+
+async def test_the_driver_log_is_kept_when_a_read_of_it_fails_once() -> None:
+    """It is read once, when the job ends, and the cluster that holds it goes right after (chaos run)."""
+    kube, dashboard = await _job_ends_with_log_failures(1)
     log = kube.find(res.CONFIGMAPS, "ns", "demo-driver-log")
     assert log is not None and log["data"]["driver.log"] == "log of demo-abcde\n"
     assert dashboard.calls.count(("logs", "demo-abcde")) == 2
 
 
 async def test_a_dashboard_that_keeps_failing_costs_the_log_not_the_outcome() -> None:
-    kube = FakeKube()
-    kube.put(res.RAYJOBS, rayjob(running(jobStatus="RUNNING"), submissionMode="HTTPMode"))
-    tracker = Tracker()
-    ctx = await started(kube, tracker=tracker)
-    await _ready_cluster(kube, ctx)
-    dashboard = ctx.dashboard
-    assert isinstance(dashboard, FakeDashboard)
-    dashboard.log_failures = 100
-    tracker.views[KEY] = RayView(result=RayResult.FOUND, status=JobStatus.SUCCEEDED, since=NOW)
-    await reconcile_rayjob(KEY, ctx)
-    assert status_of(kube)["jobDeploymentStatus"] == "Complete"
+    kube, dashboard = await _job_ends_with_log_failures(100)
     assert kube.find(res.CONFIGMAPS, "ns", "demo-driver-log") is None
     assert dashboard.calls.count(("logs", "demo-abcde")) == 3  # bounded
 
