@@ -7,4 +7,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 # shellcheck source=scripts/bootstrap.sh
 source scripts/bootstrap.sh
-PYTHONPATH="$root/devtools" exec .venv/bin/python -m rayjob_chaos "$@"
+# This checkout's code for the harness and the operator it starts, even with a .venv shared with another checkout
+# (the editable install points at the checkout that made it; PYTHONPATH comes first).
+PYTHONPATH="$root/devtools:$root/operator:$root/submitter" exec .venv/bin/python -m rayjob_chaos "$@"
