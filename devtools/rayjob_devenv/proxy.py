@@ -17,6 +17,7 @@ import http.client
 import http.server
 import re
 import socket
+import sys
 import threading
 import urllib.parse
 from collections.abc import Iterable
@@ -61,7 +62,16 @@ class Seen:
     status: int
 
 
-class _Server(http.server.ThreadingHTTPServer):
+class QuietServer(http.server.ThreadingHTTPServer):
+    """A threading HTTP server that does not print a traceback when a peer hangs up mid-request."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the other end went away (a test cut it, or it was done): nothing to report
+        super().handle_error(request, client_address)
+
+
+class _Server(QuietServer):
     daemon_threads = False
     block_on_close = True  # server_close() joins the handler threads
 

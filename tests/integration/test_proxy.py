@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from rayjob_devenv.proxy import ForwardProxy
+from rayjob_devenv.proxy import ForwardProxy, QuietServer
 from rayjob_devenv.rayhead import RayHead
 from rayjob_operator.dashboard.client import DashboardClient
 from rayjob_operator.dashboard.models import JobStatus, SubmitRequest
@@ -125,7 +125,7 @@ class _SlowChunks(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def slow_upstream() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowChunks)
+    server = QuietServer(("127.0.0.1", 0), _SlowChunks)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
