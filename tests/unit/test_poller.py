@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 from collections.abc import Hashable
 from datetime import UTC, datetime
 
 from rayjob_operator.dashboard import errors
 from rayjob_operator.dashboard.models import JobInfo, SubmitRequest
-from rayjob_operator.runtime.poller import JobPoller, Target
+from rayjob_operator.runtime.poller import JobPoller, Target, next_poll
 from rayjob_operator.state.rayjob.observation import RayResult
 
 TARGET = Target("c-head-svc.ns.svc.cluster.local:8265", "job-1")
@@ -24,6 +25,7 @@ class Dashboard:
         self.gate = asyncio.Event()
         self.gate.set()
         self.asked = 0
+        self.asked_for: collections.Counter[str] = collections.Counter()
         self.posts: list[str] = []
         self.refuse: list[errors.DashboardError] = []
 
@@ -37,6 +39,7 @@ class Dashboard:
 
     async def get_job_info(self, address: str, job_id: str, *, token: str | None = None) -> JobInfo:
         self.asked += 1
+        self.asked_for[job_id] += 1
         status = self.jobs.get(job_id)  # read when asked, answered when the gate opens
         await self.gate.wait()
         if status is None:
@@ -138,3 +141,22 @@ async def test_a_job_that_ended_is_an_urgent_change() -> None:
     dashboard.jobs["job-1"] = "SUCCEEDED"
     await _run_until(poll, lambda: len(changes) == 2)
     assert changes == [(KEY, False), (KEY, True)]
+
+
+async def test_a_job_that_ended_is_not_asked_again() -> None:
+    dashboard, changes = Dashboard(), []
+    dashboard.jobs.update({"job-1": "SUCCEEDED", "job-2": "RUNNING"})
+    other = Target(TARGET.address, "job-2")
+    poll = poller(dashboard, changes)
+    poll.track(KEY, TARGET)
+    poll.track(("ns", "other"), other)
+    await _run_until(poll, lambda: dashboard.asked_for["job-2"] >= 10)  # job-2's polls are the clock
+    assert dashboard.asked_for["job-1"] == 1
+    view = poll.latest(KEY, TARGET)
+    assert view is not None and view.status == "SUCCEEDED"
+
+
+def test_polls_keep_their_cadence_however_long_the_answers_take() -> None:
+    assert next_poll(10.0, 1.0, now=10.3) == 11.0  # due at 10, answered at 10.3: next at 11, not 11.3
+    assert next_poll(11.0, 1.0, now=12.4) == 13.4  # the answer missed a whole tick: a new cadence from now
+    assert next_poll(0.0, 1.0, now=500.0) == 501.0  # the first poll of a new target

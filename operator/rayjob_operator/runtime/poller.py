@@ -4,7 +4,8 @@ Each tracked RayJob is polled about every ``interval`` seconds with at most ``co
 flight overall, so a slow or dead dashboard delays only its own RayJob. The latest answer is kept per
 RayJob; when it changes (status, message, end time, the kind of failure, a submission's outcome), the
 RayJob is enqueued, and a job that just ended goes ahead of the queue (its status write is what users and
-Kueue wait for).
+Kueue wait for). A job that ended is not asked again: Ray never changes a terminal status. Each job keeps its
+own cadence (``next_poll``), so slow answers do not make the polls drift later.
 
 HTTPMode submissions go through here too, so a reconcile never waits on a dashboard: ``submit`` asks for
 one POST of the attempt's job; until the dashboard has accepted it the job is not polled, a failed POST is
@@ -133,8 +134,8 @@ class JobPoller:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _start_due_work(self, key: Hashable, tracked: _Tracked, now: float) -> None:
-        if tracked.in_flight or _refused(tracked):
-            return  # a refused job is not polled either: the refusal is the answer, until the RayJob fails
+        if not _pollable(tracked):
+            return
         if tracked.request is not None:  # nothing is polled before it is submitted
             if tracked.submit_due <= now:
                 tracked.in_flight = True
@@ -144,7 +145,7 @@ class JobPoller:
             self._spawn(self._poll(key, tracked))
 
     def _next_due(self, now: float) -> float:
-        waiting = [t for t in self._tracked.values() if not (t.in_flight or _refused(t))]
+        waiting = [t for t in self._tracked.values() if _pollable(t)]
         dues = [t.submit_due if t.request is not None else t.due for t in waiting]
         return min(dues, default=now + self._interval)
 
@@ -207,7 +208,7 @@ class JobPoller:
                 view = await self._ask(tracked.target, tracked.view)
         finally:
             tracked.in_flight = False
-            tracked.due = loop.time() + self._interval
+            tracked.due = next_poll(tracked.due, self._interval, loop.time())
             self._wakeup.set()
         if self._tracked.get(key) is not tracked or tracked.request is not None:
             return  # untracked or re-targeted meanwhile, or a submission was asked for: it decides
@@ -224,7 +225,7 @@ class JobPoller:
         changed = _meaningful(tracked.view) != _meaningful(view)
         tracked.view = view
         if changed:
-            self._on_change(key, view.result == RayResult.FOUND and view.status is not None and view.status.is_terminal)
+            self._on_change(key, _ended(view))
 
     async def _ask(self, target: Target, previous: RayView | None) -> RayView:
         now = self._clock()
@@ -246,8 +247,27 @@ class JobPoller:
         )
 
 
+def next_poll(scheduled: float, interval: float, now: float) -> float:
+    """The next tick of a job's own cadence, counted from when this poll was due, not from when its answer came:
+    slow answers do not push the polls later and later (a job ending at second 5 is seen at second 5, not 6).
+    A tick already missed (the answer took longer than the interval) starts a new cadence from now."""
+    following = scheduled + interval
+    return following if following > now else now + interval
+
+
 def _refused(tracked: _Tracked) -> bool:
     return tracked.view is not None and tracked.view.submit_error_permanent
+
+
+def _ended(view: RayView | None) -> bool:
+    """Ray answered with a terminal status: it never changes again, so it is not asked again."""
+    return view is not None and view.result == RayResult.FOUND and view.status is not None and view.status.is_terminal
+
+
+def _pollable(tracked: _Tracked) -> bool:
+    """Not asked while a request is in flight, once refused for good (the refusal is the answer until the
+    RayJob fails), or once the job ended (the RayJob is waiting for its submitter, or about to finish)."""
+    return not (tracked.in_flight or _refused(tracked) or _ended(tracked.view))
 
 
 def _view(result: RayResult, previous: RayView | None, now: datetime, *, error: str | None = None) -> RayView:
