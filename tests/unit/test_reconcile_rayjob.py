@@ -273,3 +273,33 @@ def _secret(kube: FakeKube, token: str) -> None:
     kube.objects.pop(key, None)
     data = {"auth_token": base64.b64encode(token.encode()).decode()}
     kube.put(res.SECRETS, {"metadata": {"name": "demo-abcde", "namespace": "ns"}, "data": data})
+
+
+async def test_k8s_job_mode_asks_the_dashboard_only_once_a_submitter_pod_runs() -> None:
+    kube = FakeKube()
+    body = kube.put(res.RAYJOBS, rayjob(running()))
+    ctx = await started(kube)
+    await _ready_cluster(kube, ctx)
+    owner = {"apiVersion": "ray.io/v1", "kind": "RayJob", "name": "demo", "uid": body["metadata"]["uid"]}
+    labels = {constants.LABEL_APP_CREATED_BY: constants.CREATED_BY_VALUE}
+    meta = {"name": "demo", "namespace": "ns", "labels": labels, "ownerReferences": [{**owner, "controller": True}]}
+    submitter = kube.put(res.JOBS, {"metadata": meta, "spec": {}, "status": {}})
+    job_owner = {"apiVersion": "batch/v1", "kind": "Job", "name": "demo", "uid": submitter["metadata"]["uid"]}
+    pod_meta = {"name": "demo-x1", "namespace": "ns", "labels": labels, "ownerReferences": [job_owner]}
+    kube.put(res.PODS, {"metadata": pod_meta, "spec": {}, "status": {"phase": "Pending"}})
+    await ctx.store.prime()
+    tracker = ctx.poller
+    assert isinstance(tracker, Tracker)
+    await reconcile_rayjob(KEY, ctx)
+    assert KEY not in tracker.tracked  # nothing could have submitted the job yet: no 404s to ask for
+    assert status_of(kube)["jobDeploymentStatus"] == "Running"
+    kube.objects[(res.PODS.plural, "ns", "demo-x1")]["status"] = {"phase": "Running"}
+    await ctx.store.prime()
+    await reconcile_rayjob(KEY, ctx)
+    assert tracker.tracked[KEY] == Target(ADDRESS, "demo-abcde")
+
+
+async def test_the_end_of_a_job_is_written_before_its_log_is_copied() -> None:
+    kube, _ = await _job_ends_with_log_failures(0)
+    writes = [(verb, plural) for verb, plural, _ in kube.writes]
+    assert writes.index(("replace/status", "rayjobs")) < writes.index(("create", "configmaps"))

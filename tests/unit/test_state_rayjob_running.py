@@ -7,15 +7,17 @@ from datetime import timedelta
 import pytest
 
 from rayjob_operator.model.enums import JobDeploymentStatus, JobFailedReason, JobStatus
-from rayjob_operator.model.rayjob import RayJob
+from rayjob_operator.model.rayjob import RayJob, RayJobStatus
 from rayjob_operator.state.rayjob import actions as a
 from rayjob_operator.state.rayjob.observation import RayResult
+from rayjob_operator.state.rayjob.running import awaits_submitter
 from tests.unit.jobstate import (
     ADDRESS,
     NOW,
     events,
     job,
     kinds,
+    observe,
     ray,
     ready_cluster,
     run,
@@ -333,3 +335,33 @@ def test_not_yet_polled_waits_quietly() -> None:
     assert decision.status.job_deployment_status == S.RUNNING
     assert kinds(decision) == []
     assert not events(decision)
+
+
+@pytest.mark.parametrize(
+    ("sub", "awaits"),
+    [
+        (submitter(started=False, created_at=NOW), True),
+        (submitter(started=True), False),
+        (submitter(exists=False), False),
+        (submitter(started=False, deleting=True), False),
+    ],
+)
+def test_the_dashboard_is_asked_only_once_a_submitter_pod_ran(sub: object, awaits: bool) -> None:
+    obs = observe(k8s(), cluster=ready_cluster(), submitter=sub)
+    assert awaits_submitter(obs, obs.job.status or RayJobStatus()) is awaits
+
+
+def test_a_job_seen_before_is_asked_whatever_its_submitter_does() -> None:
+    pending = submitter(started=False, created_at=NOW)
+    obs = observe(k8s({"jobStatus": "RUNNING"}), cluster=ready_cluster(), submitter=pending)
+    assert not awaits_submitter(obs, obs.job.status or RayJobStatus())
+
+
+def test_while_nothing_is_asked_the_submitters_start_timer_still_runs() -> None:
+    waiting = run(k8s(), cluster=ready_cluster(), submitter=submitter(started=False, created_at=NOW), ray=None)
+    assert waiting.status.job_deployment_status == S.RUNNING
+    assert waiting.requeue_after is not None and waiting.requeue_after <= 300
+    late = submitter(started=False, created_at=NOW - timedelta(seconds=301), problem="Unschedulable: 0/1 nodes")
+    failed = run(k8s(), cluster=ready_cluster(), submitter=late, ray=None)
+    assert (failed.status.job_deployment_status, failed.status.reason) == (S.FAILED, R.SUBMISSION_FAILED)
+    assert "Unschedulable" in (failed.status.message or "")

@@ -20,8 +20,10 @@ from rayjob_operator.reconcilers.rayjob_act import Actor, dashboard_token, stop_
 from rayjob_operator.reconcilers.rayjob_observe import observe, parse, poll_target
 from rayjob_operator.state import requeue
 from rayjob_operator.state.rayjob import decide
+from rayjob_operator.state.rayjob.actions import Action, SaveLogs
 from rayjob_operator.state.rayjob.observation import JobObservation
 from rayjob_operator.state.rayjob.outcome import Decision, refused
+from rayjob_operator.state.rayjob.running import awaits_submitter
 
 logger = logging.getLogger(__name__)
 TRACKED_STATES = (JobDeploymentStatus.RUNNING,)
@@ -41,24 +43,35 @@ async def reconcile_rayjob(key: Key, ctx: Context) -> float | None:
         return await _finalize_deletion(key, body, ctx)
     job, invalid = ctx.parsed.parse(key, body, parse)
     obs = observe(key, job, body, invalid, ctx)
+    actor = Actor(key, job, ctx)
     try:
-        decision = await _act(key, job, obs, decide(obs), ctx)
+        decision = await _act(actor, obs, decide(obs))
     except errors.Conflict:  # a write lost a race (Kueue's spec patches, say): decide again on the newer object
         await ctx.store.refresh(res.RAYJOBS, *key)
         return requeue.AFTER_CONFLICT
     await _write_status(key, job, decision.status, ctx)
-    await _track(key, job, decision.status, ctx)
+    await actor.run_all(after_status(decision.actions))
+    await _track(key, job, obs, decision.status, ctx)
     return decision.requeue_after
 
 
-async def _act(key: Key, job: RayJob, obs: JobObservation, decision: Decision, ctx: Context) -> Decision:
+def after_status(actions: tuple[Action, ...]) -> tuple[Action, ...]:
+    """Keeping the driver log of an attempt that ended only reads the dashboard: it runs once the status is
+    written, so the end of a job is never held up by a copy of its log. Its cluster goes in a later reconcile."""
+    return tuple(a for a in actions if isinstance(a, SaveLogs))
+
+
+def before_status(actions: tuple[Action, ...]) -> tuple[Action, ...]:
+    return tuple(a for a in actions if not isinstance(a, SaveLogs))
+
+
+async def _act(actor: Actor, obs: JobObservation, decision: Decision) -> Decision:
     """Carry out the decision; a child the API server refused fails the attempt in this very status."""
-    actor = Actor(key, job, ctx)
-    refusal = await actor.run_all(decision.actions)
+    refusal = await actor.run_all(before_status(decision.actions))
     if refusal is None:
         return decision
     settled = refused(obs, decision.status, refusal.kind, refusal.message)
-    await actor.run_all(settled.actions)  # stop, keep the log, post the event: nothing that can be refused
+    await actor.run_all(before_status(settled.actions))  # stop, post the event: nothing that can be refused
     return settled
 
 
@@ -122,11 +135,14 @@ def _record_transition(job: RayJob, old: RayJobStatus, new: RayJobStatus, ctx: C
         metrics.job_duration.set(*labels, value=seconds)
 
 
-async def _track(key: Key, job: RayJob, status: RayJobStatus, ctx: Context) -> None:
-    """Poll the dashboard while Running; otherwise stop polling."""
+async def _track(key: Key, job: RayJob, obs: JobObservation, status: RayJobStatus, ctx: Context) -> None:
+    """Poll the dashboard while Running (once a K8sJobMode submitter pod ran); otherwise stop polling."""
     poller = ctx.poller
     if status.job_deployment_status not in TRACKED_STATES:
         _forget(key, ctx)
+        return
+    if awaits_submitter(obs, status):
+        poller.untrack(key)
         return
     tracked = job.model_copy(update={"status": status})
     target = poll_target(key, tracked, ctx)

@@ -33,8 +33,9 @@ from rayjob_operator.state.rayjob import actions as a
 
 logger = logging.getLogger(__name__)
 LOG_READS = 3
-"""A finished job's log is read once, and the cluster that holds it may go right after: a read that fails is
-tried again, up to this many reads, while one dashboard timeout has not passed since the first."""
+"""A finished job's log is read once, and the cluster that holds it goes in the next reconcile: a read that
+fails (an error answer, a reset, a timeout) is tried again, up to this many reads (each bounded by the
+dashboard timeout). It runs after the status is written, so it delays only that cluster's deletion."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,15 +214,13 @@ class Actor:
             logger.warning("RayJob %s/%s: could not write ConfigMap %s: %s", *self.key, bodies.name(manifest), exc)
 
     async def _read_logs(self, address: str, job_id: str, token: str | None) -> str:
-        """The job's log; a transient failure (an error answer, a reset) is asked again, within bounds."""
-        loop = asyncio.get_running_loop()
-        until = loop.time() + self.ctx.config.dashboard_timeout_seconds
+        """The job's log; a transient failure (an error answer, a reset, a timeout) is asked again, within bounds."""
         reads = 1
         while True:
             try:
                 return await self.ctx.dashboard.get_logs(address, job_id, token=token)
             except dash_errors.DashboardUnreachable:
-                if reads >= LOG_READS or loop.time() >= until:
+                if reads >= LOG_READS:
                     raise
             reads += 1
 

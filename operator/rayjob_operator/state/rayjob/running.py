@@ -61,6 +61,8 @@ def _running(obs: JobObservation) -> Decision:
     if timed_out is not None:
         return timed_out
     ray = obs.ray
+    if ray is None and awaits_submitter(obs, status):
+        return _k8s_submitter(obs, status, submitted=False) or _keep_running(obs, status)
     if ray is None or ray.result == RayResult.UNREACHABLE:
         return _keep_running(obs, status)
     if ray.result == RayResult.NOT_FOUND:
@@ -72,6 +74,20 @@ def _running(obs: JobObservation) -> Decision:
     if ray.status is not None and ray.status.is_terminal:
         return _terminal(obs, status)
     return _submitter_check(obs, status) or _keep_running(obs, status)
+
+
+def awaits_submitter(obs: JobObservation, status: RayJobStatus) -> bool:
+    """K8sJobMode before any submitter pod ran: the dashboard cannot know the job yet, so it is not asked
+    (the submitter's start timer runs instead); asking starts when the pod runs."""
+    sub = obs.submitter
+    return (
+        mode(obs) == SubmissionMode.K8S_JOB
+        and sub is not None
+        and sub.exists
+        and not sub.deleting
+        and not sub.started
+        and not _should_be_known(obs, status)
+    )
 
 
 def _with_observations(obs: JobObservation, status: RayJobStatus) -> RayJobStatus:
