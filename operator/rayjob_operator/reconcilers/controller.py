@@ -31,6 +31,7 @@ from rayjob_operator.runtime.namespaces import NamespaceScope
 from rayjob_operator.runtime.poller import JobPoller
 from rayjob_operator.runtime.store import Store
 from rayjob_operator.runtime.workqueue import WorkQueue
+from rayjob_operator.state import requeue
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +143,10 @@ class Controller:
         elif resource in (res.PODS, res.SERVICES):
             clusters = bodies.owner_names(body, constants.RAYCLUSTER_KIND)
             for cluster in clusters:
-                self.ctx.cluster_queue.add((namespace, cluster))
+                if resource == res.PODS:
+                    self.ctx.cluster_queue.add_after((namespace, cluster), requeue.POD_SETTLE)
+                else:
+                    self.ctx.cluster_queue.add((namespace, cluster))
                 owner = self.store.get(res.RAYCLUSTERS, namespace, cluster)
                 self._add_jobs(namespace, bodies.owner_names(owner, constants.RAYJOB_KIND) if owner else [])
             for job in bodies.owner_names(body, "Job"):

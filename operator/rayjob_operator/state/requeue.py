@@ -13,3 +13,6 @@ AFTER_CONFLICT: Final = 0.2
 """A write lost a race (409, or a finalizer list that changed): decide again on the newer object."""
 AFTER_CREATE_FAILURE: Final = 5.0
 """A RayCluster's pod could not be created: try again (quota may free up)."""
+POD_SETTLE: Final = 0.2
+"""A RayCluster's pod changed: reconcile the cluster this much later, so the changes of pods that start (or go)
+together are seen, and written to its status, at once rather than one status write each."""
