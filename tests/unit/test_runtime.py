@@ -219,3 +219,33 @@ async def test_urgent_add_while_processing_runs_the_key_next() -> None:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
     assert calls == ["a", "a", "b"]
+
+
+async def test_an_urgent_key_starts_while_every_ordinary_worker_is_busy() -> None:
+    queue: WorkQueue[str] = WorkQueue("t")
+    release = asyncio.Event()
+    calls: list[str] = []
+
+    async def handler(key: str) -> None:
+        calls.append(key)
+        if key.startswith("slow"):
+            await release.wait()  # the ordinary workers are all held up (by an API server under load, say)
+
+    for key in ("slow-1", "slow-2", "slow-3"):
+        queue.add(key)
+    runner = asyncio.create_task(queue.run(handler, workers=2, urgent_workers=1))
+    try:
+        async with asyncio.timeout(2):
+            while len(calls) < 2:
+                await asyncio.sleep(0.005)
+            queue.add("ended", urgent=True)
+            while "ended" not in calls:
+                await asyncio.sleep(0.005)
+            assert calls == ["slow-1", "slow-2", "ended"]  # slow-3 still waits: the urgent worker took only "ended"
+            release.set()
+            while len(calls) < 4:
+                await asyncio.sleep(0.005)
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+    assert calls[-1] == "slow-3"

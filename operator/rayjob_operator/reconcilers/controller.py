@@ -34,6 +34,9 @@ from rayjob_operator.runtime.workqueue import WorkQueue
 from rayjob_operator.state import requeue
 
 logger = logging.getLogger(__name__)
+URGENT_WORKERS = 4
+"""RayJob workers kept for urgent keys (a Ray job that just ended): its status write never waits for a free
+worker behind a burst of ordinary reconciles."""
 
 
 class Controller:
@@ -82,7 +85,8 @@ class Controller:
             self.ctx.job_queue.add(bodies.key(body))
         workers = self.config.reconcile_workers
         self._spawn(self.ctx.cluster_queue.run(self._reconcile_cluster, workers=workers), "raycluster-workers")
-        self._spawn(self.ctx.job_queue.run(self._reconcile_job, workers=workers), "rayjob-workers")
+        job_workers = self.ctx.job_queue.run(self._reconcile_job, workers=workers, urgent_workers=URGENT_WORKERS)
+        self._spawn(job_workers, "rayjob-workers")
         self._spawn(self._resync_forever(), "resync")
         self._spawn(self.poller.run(), "dashboard-poller")
         logger.info(

@@ -33,6 +33,7 @@ class WorkQueue(Generic[K]):
         self._due: dict[K, float] = {}
         self._failures: dict[K, int] = {}
         self._wakeup = asyncio.Event()
+        self._urgent_wakeup = asyncio.Event()
         self._min_backoff = min_backoff
         self._max_backoff = max_backoff
         self._closed = False
@@ -55,7 +56,7 @@ class WorkQueue(Generic[K]):
             self._urgent_keys.add(key)
         if key not in self._processing:
             (self._urgent if urgent else self._queue).append(key)  # an older plain entry is skipped later
-            self._wakeup.set()
+            self._wake(urgent=urgent)
 
     def add_after(self, key: K, delay: float) -> None:
         """Add the key after ``delay`` seconds (the earliest of several requests wins)."""
@@ -84,11 +85,17 @@ class WorkQueue(Generic[K]):
         self._due.pop(key, None)
         self.add(key)
 
-    async def _get(self) -> K:
+    def _wake(self, *, urgent: bool) -> None:
+        self._wakeup.set()
+        if urgent:
+            self._urgent_wakeup.set()
+
+    async def _get(self, *, urgent_only: bool = False) -> K:
+        wakeup = self._urgent_wakeup if urgent_only else self._wakeup
         while True:
-            while not (self._urgent or self._queue):
-                self._wakeup.clear()
-                await self._wakeup.wait()
+            while not (self._urgent or (self._queue and not urgent_only)):
+                wakeup.clear()
+                await wakeup.wait()
             key = self._urgent.popleft() if self._urgent else self._queue.popleft()
             if key in self._dirty and key not in self._processing:
                 break  # else: a second entry of a key that already ran (it moved ahead as urgent)
@@ -100,12 +107,20 @@ class WorkQueue(Generic[K]):
     def _done(self, key: K) -> None:
         self._processing.discard(key)
         if key in self._dirty:
-            (self._urgent if key in self._urgent_keys else self._queue).append(key)
-            self._wakeup.set()
+            urgent = key in self._urgent_keys
+            (self._urgent if urgent else self._queue).append(key)
+            self._wake(urgent=urgent)
 
-    async def run(self, handler: Handler[K], *, workers: int) -> None:
-        """Run ``workers`` workers until cancelled."""
+    async def run(self, handler: Handler[K], *, workers: int, urgent_workers: int = 0) -> None:
+        """Run ``workers`` workers, and ``urgent_workers`` that take only urgent keys, until cancelled.
+
+        The urgent-only workers are idle most of the time: an urgent key starts at once even when every other
+        worker is busy (waiting on the API server) with ordinary keys."""
         tasks = [asyncio.create_task(self._worker(handler), name=f"{self.name}-worker-{i}") for i in range(workers)]
+        tasks += [
+            asyncio.create_task(self._worker(handler, urgent_only=True), name=f"{self.name}-urgent-worker-{i}")
+            for i in range(urgent_workers)
+        ]
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -116,9 +131,9 @@ class WorkQueue(Generic[K]):
                 timer.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _worker(self, handler: Handler[K]) -> None:
+    async def _worker(self, handler: Handler[K], *, urgent_only: bool = False) -> None:
         while True:
-            key = await self._get()
+            key = await self._get(urgent_only=urgent_only)
             try:
                 delay = await handler(key)
             except asyncio.CancelledError:
