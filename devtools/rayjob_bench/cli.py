@@ -43,6 +43,7 @@ def parse_args(argv: list[str] | None) -> tuple[BenchConfig, Path | None]:
     parser.add_argument("--out", type=Path, default=defaults.out_dir, help="results root (default %(default)s)")
     parser.add_argument("--kuberay-dir", type=Path, help="a KubeRay build (default: hack/kuberay/build.sh)")
     parser.add_argument("--keep-audit-log", action="store_true", help="keep each run's API audit log")
+    parser.add_argument("--profile", action="store_true", help="sample our operator with py-spy (profile.txt)")
     parser.add_argument(
         "--loadgen-arg",
         action="append",
@@ -62,6 +63,7 @@ def parse_args(argv: list[str] | None) -> tuple[BenchConfig, Path | None]:
             timeout_seconds=args.timeout,
             out_dir=args.out,
             keep_audit_log=args.keep_audit_log,
+            profile=args.profile,
             loadgen_args=tuple(args.loadgen_arg),
         )
     except ValueError as error:

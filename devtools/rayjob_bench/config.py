@@ -75,6 +75,8 @@ class BenchConfig:
     """Extra options of the load-generator dashboard, e.g. ``--error-rate=0.05`` (the chaos run)."""
     keep_audit_log: bool = False
     """Keep each run's audit log (large at N = 1,000) next to its other logs."""
+    profile: bool = False
+    """Sample our operator with py-spy during its runs (``profile.txt`` next to its logs)."""
 
     def __post_init__(self) -> None:
         if self.n < 1:

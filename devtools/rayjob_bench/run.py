@@ -18,7 +18,8 @@ from rayjob_bench import apicounts, workload
 from rayjob_bench.config import BenchConfig, Mode, OperatorName
 from rayjob_bench.loadgen import running_loadgen
 from rayjob_bench.observations import RawRun
-from rayjob_bench.operators import KubeRayBuild, crds_for, make_operator
+from rayjob_bench.operators import KubeRayBuild, OperatorUnderTest, crds_for, make_operator
+from rayjob_bench.profile import Profiler
 from rayjob_bench.window import Stage, measure
 from rayjob_devenv.components import FakeNode
 from rayjob_devenv.controlplane import LocalControlPlane
@@ -93,15 +94,26 @@ class Run:
                     kuberay=self.kuberay,
                 )
                 operator.start()
+                profiler = self._profiler(operator)
                 try:
                     time.sleep(self.config.warmup_seconds)  # the operator idles before the window opens
                     stage = Stage(self.config, self.mode, cp, fake, operator)
                     raw = asyncio.run(measure(stage, self.manifests))
                 finally:
                     operator.stop()
+                if profiler is not None:
+                    logger.info("profile of %s: %s", self.operator_name.value, profiler.finish())
                 raw.loadgen = fake.stats()
         raw.audit = self._audit(raw)
         return raw
+
+    def _profiler(self, operator: OperatorUnderTest) -> Profiler | None:
+        """py-spy on our operator, when asked for (KubeRay is Go: py-spy cannot read it)."""
+        if not self.config.profile or self.operator_name is not OperatorName.OURS or operator.pid is None:
+            return None
+        profiler = Profiler(operator.pid, self.run_dir)
+        profiler.start()
+        return profiler
 
     def _audit(self, raw: RawRun) -> apicounts.AuditCounts:
         log = self.run_dir / "audit.log"

@@ -13,6 +13,7 @@ from rayjob_bench.cli import parse_args
 from rayjob_bench.config import BenchConfig, Mode, OperatorName, parse_modes, parse_operators
 from rayjob_bench.kube import split_lines
 from rayjob_bench.observations import RawRun, Snapshot
+from rayjob_bench.profile import summarize
 from rayjob_bench.report import RunReport, document, ratios, table
 from rayjob_bench.submitter import is_running, submission_id
 from rayjob_operator.model.validation import validate_rayjob
@@ -310,5 +311,25 @@ def test_the_command_line_builds_the_config() -> None:
     assert (config.n, config.modes, config.operators) == (20, (Mode.HTTP,), (OperatorName.OURS, OperatorName.KUBERAY))
     assert config.loadgen_args == ("--reset-rate=0.05",)
     assert kuberay_dir is None
+    assert not config.profile
+    assert parse_args(["--profile"])[0].profile
     with pytest.raises(SystemExit):
         parse_args(["--n", "0"])
+
+
+def test_a_profile_sums_the_samples_per_function_itself_and_below_it() -> None:
+    raw = [
+        "main (cli.py:1);reconcile (rayjob.py:40);decode (client.py:9) 6",
+        "main (cli.py:1);reconcile (rayjob.py:40) 2",
+        "main (cli.py:1);poll (poller.py:200);decode (client.py:9) 2",
+        "",
+        "not a stack line",
+    ]
+    text = summarize(raw, top=3)
+    assert text.startswith("10 samples")
+    own = text.split("self  function\n")[1].split("\n\n")[0].splitlines()
+    assert own[0] == " 80.0% decode (client.py:9)"
+    below = text.split("(itself and what it calls)\n")[1].splitlines()
+    assert below[0] == "100.0% main (cli.py:1)"
+    assert " 80.0% reconcile (rayjob.py:40)" in below
+    assert summarize([]) == "no samples\n"
