@@ -11,6 +11,7 @@ from rayjob_devenv.rayhead import RayHead
 from tests.integration.fixtures_ray import stop_job
 from tests.integration.kube import Kube
 from tests.integration.rayjobs import rayjob, sleeping
+from tests.manifests import deletion_rules
 
 pytestmark = pytest.mark.usefixtures("operator", "pod_runner")
 OK = "python -c \"print('fine')\""
@@ -19,14 +20,6 @@ BAD = 'python -c "import sys; sys.exit(1)"'
 
 def legacy(on_success: str, on_failure: str) -> dict[str, Any]:
     return {"onSuccess": {"policy": on_success}, "onFailure": {"policy": on_failure}}
-
-
-def rules(*items: tuple[str, str, int]) -> dict[str, Any]:
-    out = []
-    for policy, condition, ttl in items:
-        key = "jobDeploymentStatus" if condition == "Failed" else "jobStatus"
-        out.append({"policy": policy, "condition": {key: condition, "ttlSeconds": ttl}})
-    return {"deletionRules": out}
 
 
 def finished(kube: Kube, name: str) -> dict[str, Any]:
@@ -98,26 +91,51 @@ CASES = [
     (
         "rule-succeeded-delete-workers",
         OK,
-        {"deletionStrategy": rules(("DeleteWorkers", "SUCCEEDED", 0))},
+        {"deletionStrategy": deletion_rules(("DeleteWorkers", "SUCCEEDED", 0))},
         "workers-deleted",
     ),
-    ("rule-failed-delete-workers", BAD, {"deletionStrategy": rules(("DeleteWorkers", "FAILED", 0))}, "workers-deleted"),
+    (
+        "rule-failed-delete-workers",
+        BAD,
+        {"deletionStrategy": deletion_rules(("DeleteWorkers", "FAILED", 0))},
+        "workers-deleted",
+    ),
     (
         "rule-succeeded-delete-cluster",
         OK,
-        {"deletionStrategy": rules(("DeleteCluster", "SUCCEEDED", 0))},
+        {"deletionStrategy": deletion_rules(("DeleteCluster", "SUCCEEDED", 0))},
         "cluster-deleted",
     ),
-    ("rule-failed-delete-cluster", BAD, {"deletionStrategy": rules(("DeleteCluster", "FAILED", 0))}, "cluster-deleted"),
-    ("rule-succeeded-delete-self", OK, {"deletionStrategy": rules(("DeleteSelf", "SUCCEEDED", 0))}, "self-deleted"),
-    ("rule-failed-delete-self", BAD, {"deletionStrategy": rules(("DeleteSelf", "FAILED", 0))}, "self-deleted"),
-    ("rule-succeeded-delete-none", OK, {"deletionStrategy": rules(("DeleteNone", "SUCCEEDED", 0))}, "nothing-deleted"),
-    ("rule-failed-delete-none", BAD, {"deletionStrategy": rules(("DeleteNone", "FAILED", 0))}, "nothing-deleted"),
+    (
+        "rule-failed-delete-cluster",
+        BAD,
+        {"deletionStrategy": deletion_rules(("DeleteCluster", "FAILED", 0))},
+        "cluster-deleted",
+    ),
+    (
+        "rule-succeeded-delete-self",
+        OK,
+        {"deletionStrategy": deletion_rules(("DeleteSelf", "SUCCEEDED", 0))},
+        "self-deleted",
+    ),
+    ("rule-failed-delete-self", BAD, {"deletionStrategy": deletion_rules(("DeleteSelf", "FAILED", 0))}, "self-deleted"),
+    (
+        "rule-succeeded-delete-none",
+        OK,
+        {"deletionStrategy": deletion_rules(("DeleteNone", "SUCCEEDED", 0))},
+        "nothing-deleted",
+    ),
+    (
+        "rule-failed-delete-none",
+        BAD,
+        {"deletionStrategy": deletion_rules(("DeleteNone", "FAILED", 0))},
+        "nothing-deleted",
+    ),
     (
         "rule-three-at-once-succeeded",
         OK,
         {
-            "deletionStrategy": rules(
+            "deletionStrategy": deletion_rules(
                 ("DeleteWorkers", "SUCCEEDED", 0), ("DeleteCluster", "SUCCEEDED", 0), ("DeleteSelf", "SUCCEEDED", 0)
             )
         },
@@ -127,13 +145,18 @@ CASES = [
         "rule-three-at-once-failed",
         BAD,
         {
-            "deletionStrategy": rules(
+            "deletionStrategy": deletion_rules(
                 ("DeleteWorkers", "FAILED", 0), ("DeleteCluster", "FAILED", 0), ("DeleteSelf", "FAILED", 0)
             )
         },
         "self-deleted",
     ),
-    ("rule-on-other-outcome-only", OK, {"deletionStrategy": rules(("DeleteCluster", "FAILED", 0))}, "nothing-deleted"),
+    (
+        "rule-on-other-outcome-only",
+        OK,
+        {"deletionStrategy": deletion_rules(("DeleteCluster", "FAILED", 0))},
+        "nothing-deleted",
+    ),
     (
         "legacy-with-shutdown-and-ttl",
         OK,
@@ -164,7 +187,7 @@ def test_deletion_policy(kube: Kube, name: str, entrypoint: str, spec: dict[str,
 
 def test_staged_rules_run_in_order(kube: Kube) -> None:
     spec = {
-        "deletionStrategy": rules(
+        "deletionStrategy": deletion_rules(
             ("DeleteWorkers", "SUCCEEDED", 0), ("DeleteCluster", "SUCCEEDED", 4), ("DeleteSelf", "SUCCEEDED", 8)
         )
     }
@@ -186,7 +209,7 @@ def test_staged_rules_run_in_order(kube: Kube) -> None:
 )
 def test_rule_on_deployment_status_failed_after_a_deadline(kube: Kube, policy: str, expected: str) -> None:
     name = f"deadline-{policy.lower()}"
-    kube.create("rayjobs", rayjob(name, sleeping(120), deletionStrategy=rules((policy, "Failed", 0))))
+    kube.create("rayjobs", rayjob(name, sleeping(120), deletionStrategy=deletion_rules((policy, "Failed", 0))))
     kube.wait_job(name, "Running")
     kube.wait(lambda: ((kube.get("rayjobs", name) or {}).get("status") or {}).get("jobStatus") == "RUNNING", "RUNNING")
     kube.patch("rayjobs", name, {"spec": {"activeDeadlineSeconds": 1}})

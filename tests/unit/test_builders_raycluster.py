@@ -15,6 +15,7 @@ from rayjob_operator import constants
 from rayjob_operator.builders import raycluster as builders
 from rayjob_operator.builders.raycluster import PodOptions
 from rayjob_operator.model.raycluster import RayCluster, RayClusterSpec
+from tests.manifests import cluster_owner
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "kuberay"
 OPTIONS = PodOptions()
@@ -192,16 +193,7 @@ def test_head_metadata() -> None:
         constants.LABEL_APP_NAME: "kuberay",
         constants.LABEL_APP_CREATED_BY: "kuberay-operator",
     }
-    assert meta["ownerReferences"] == [
-        {
-            "apiVersion": "ray.io/v1",
-            "kind": "RayCluster",
-            "name": "c",
-            "uid": "uid-1",
-            "controller": True,
-            "blockOwnerDeletion": True,
-        }
-    ]
+    assert meta["ownerReferences"] == cluster_owner("c", "uid-1")
 
 
 def test_worker_metadata() -> None:

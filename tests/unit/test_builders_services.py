@@ -11,6 +11,7 @@ from rayjob_operator import constants
 from rayjob_operator.builders import labels, services
 from rayjob_operator.builders.options import PodOptions
 from rayjob_operator.model.raycluster import RayCluster
+from tests.manifests import cluster_owner
 
 OPTIONS = PodOptions()
 
@@ -143,16 +144,7 @@ def test_head_service_metadata_selector_and_owner() -> None:
     assert service["metadata"]["labels"] == expected
     assert service["spec"]["selector"] == expected
     assert service["metadata"]["annotations"] == {"a": "b"}
-    assert service["metadata"]["ownerReferences"] == [
-        {
-            "apiVersion": "ray.io/v1",
-            "kind": "RayCluster",
-            "name": "c",
-            "uid": "uid-1",
-            "controller": True,
-            "blockOwnerDeletion": True,
-        }
-    ]
+    assert service["metadata"]["ownerReferences"] == cluster_owner("c", "uid-1")
 
 
 @pytest.mark.parametrize("service_type", [None, "ClusterIP"])

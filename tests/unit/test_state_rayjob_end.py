@@ -9,6 +9,7 @@ import pytest
 
 from rayjob_operator.model.enums import JobDeploymentStatus, JobStatus
 from rayjob_operator.state.rayjob.observation import Timeouts
+from tests.manifests import deletion_rules
 from tests.unit.jobstate import NOW, events, job, kinds, ready_cluster, run, running_status, submitter
 
 S = JobDeploymentStatus
@@ -83,14 +84,6 @@ def finished_status(state: str = "Complete", job_status: str = "SUCCEEDED", ago:
     return running_status(jobDeploymentStatus=state, jobStatus=job_status, endTime=end)
 
 
-def rules(*items: tuple[str, str, int]) -> dict[str, Any]:
-    out = []
-    for policy, condition, ttl in items:
-        key = "jobDeploymentStatus" if condition == "Failed" else "jobStatus"
-        out.append({"policy": policy, "condition": {key: condition, "ttlSeconds": ttl}})
-    return {"deletionRules": out}
-
-
 @pytest.mark.parametrize(
     ("spec", "status", "actions"),
     [
@@ -98,19 +91,23 @@ def rules(*items: tuple[str, str, int]) -> dict[str, Any]:
         ({"shutdownAfterJobFinishes": True, "ttlSecondsAfterFinished": 200}, finished_status(), []),
         ({"shutdownAfterJobFinishes": True}, finished_status("Failed", ""), ["DeleteCluster"]),
         ({}, finished_status(), []),
-        ({"deletionStrategy": rules(("DeleteWorkers", "SUCCEEDED", 0))}, finished_status(), ["SuspendWorkers"]),
-        ({"deletionStrategy": rules(("DeleteCluster", "SUCCEEDED", 0))}, finished_status(), ["DeleteCluster"]),
-        ({"deletionStrategy": rules(("DeleteSelf", "SUCCEEDED", 0))}, finished_status(), ["DeleteSelf"]),
-        ({"deletionStrategy": rules(("DeleteNone", "SUCCEEDED", 0))}, finished_status(), []),
-        ({"deletionStrategy": rules(("DeleteCluster", "FAILED", 0))}, finished_status(), []),
         (
-            {"deletionStrategy": rules(("DeleteCluster", "Failed", 0))},
+            {"deletionStrategy": deletion_rules(("DeleteWorkers", "SUCCEEDED", 0))},
+            finished_status(),
+            ["SuspendWorkers"],
+        ),
+        ({"deletionStrategy": deletion_rules(("DeleteCluster", "SUCCEEDED", 0))}, finished_status(), ["DeleteCluster"]),
+        ({"deletionStrategy": deletion_rules(("DeleteSelf", "SUCCEEDED", 0))}, finished_status(), ["DeleteSelf"]),
+        ({"deletionStrategy": deletion_rules(("DeleteNone", "SUCCEEDED", 0))}, finished_status(), []),
+        ({"deletionStrategy": deletion_rules(("DeleteCluster", "FAILED", 0))}, finished_status(), []),
+        (
+            {"deletionStrategy": deletion_rules(("DeleteCluster", "Failed", 0))},
             finished_status("Failed", "RUNNING"),
             ["DeleteCluster"],
         ),
         (
             {
-                "deletionStrategy": rules(
+                "deletionStrategy": deletion_rules(
                     ("DeleteWorkers", "SUCCEEDED", 0), ("DeleteCluster", "SUCCEEDED", 0), ("DeleteSelf", "SUCCEEDED", 0)
                 )
             },
@@ -118,7 +115,11 @@ def rules(*items: tuple[str, str, int]) -> dict[str, Any]:
             ["DeleteSelf"],
         ),
         (
-            {"deletionStrategy": rules(("DeleteWorkers", "SUCCEEDED", 50), ("DeleteCluster", "SUCCEEDED", 150))},
+            {
+                "deletionStrategy": deletion_rules(
+                    ("DeleteWorkers", "SUCCEEDED", 50), ("DeleteCluster", "SUCCEEDED", 150)
+                )
+            },
             finished_status(),
             ["SuspendWorkers"],
         ),
@@ -151,7 +152,7 @@ def test_deletion_policies(spec: dict[str, Any], status: dict[str, Any], actions
 
 
 def test_staged_rules_requeue_until_the_next_is_due() -> None:
-    spec = {"deletionStrategy": rules(("DeleteWorkers", "SUCCEEDED", 50), ("DeleteCluster", "SUCCEEDED", 150))}
+    spec = {"deletionStrategy": deletion_rules(("DeleteWorkers", "SUCCEEDED", 50), ("DeleteCluster", "SUCCEEDED", 150))}
     decision = run(job(finished_status(), **spec), cluster=ready_cluster(workers_suspended=True))
     assert kinds(decision) == []
     assert decision.requeue_after == pytest.approx(52.0)
@@ -176,7 +177,10 @@ def test_cluster_selector_job_never_deletes_the_cluster_but_may_delete_itself() 
     sel = {"rayClusterSpec": None, "clusterSelector": {"ray.io/cluster": "demo-abcde"}}
     not_owned = ready_cluster(owned=False)
     assert kinds(
-        run(job(finished_status(), **sel, deletionStrategy=rules(("DeleteSelf", "SUCCEEDED", 0))), cluster=not_owned)
+        run(
+            job(finished_status(), **sel, deletionStrategy=deletion_rules(("DeleteSelf", "SUCCEEDED", 0))),
+            cluster=not_owned,
+        )
     ) == ["DeleteSelf"]
 
 

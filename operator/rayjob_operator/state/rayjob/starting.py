@@ -12,23 +12,16 @@ from rayjob_operator.model.event_reasons import EventReason
 from rayjob_operator.model.raycluster import RayClusterStatus
 from rayjob_operator.model.rayjob import RayJobStatus
 from rayjob_operator.state import requeue
+from rayjob_operator.state.rayjob import outcome
 from rayjob_operator.state.rayjob.actions import Action, AddFinalizer, CreateCluster, CreateSubmitter, Emit, SubmitJob
 from rayjob_operator.state.rayjob.observation import ClusterView, JobObservation
-from rayjob_operator.state.rayjob.outcome import (
-    Decision,
-    current,
-    earliest,
-    fail,
-    mode,
-    next_deadline,
-    seconds_until,
-)
+from rayjob_operator.state.rayjob.outcome import Decision
 from rayjob_operator.state.rayjob.teardown import interrupted
 
 
 def new(obs: JobObservation) -> Decision:
     """Persist identity (job id, cluster name, start time) before anything is created."""
-    job, status = obs.job, current(obs)
+    job, status = obs.job, outcome.current(obs)
     actions: tuple[Action, ...] = () if obs.has_finalizer else (AddFinalizer(),)
     if job.spec.suspend:
         suspended = status.model_copy(
@@ -37,7 +30,7 @@ def new(obs: JobObservation) -> Decision:
         return Decision(suspended, actions)
     name = job.metadata.name or ""
     suffix = obs.random_suffix
-    job_id = job.spec.job_id or (None if mode(obs) == SubmissionMode.INTERACTIVE else f"{name}-{suffix}")
+    job_id = job.spec.job_id or (None if outcome.mode(obs) == SubmissionMode.INTERACTIVE else f"{name}-{suffix}")
     status = status.model_copy(
         update={
             "job_deployment_status": JobDeploymentStatus.INITIALIZING,
@@ -58,7 +51,7 @@ def new(obs: JobObservation) -> Decision:
 
 
 def initializing(obs: JobObservation) -> Decision:
-    status = current(obs)
+    status = outcome.current(obs)
     ended = interrupted(obs, status, before_running=True)
     if ended is not None:
         return ended
@@ -70,14 +63,14 @@ def initializing(obs: JobObservation) -> Decision:
         return _wait_for_cluster(obs, _with_cluster_state(status, cluster), cluster)
     update = {"dashboard_url": cluster.dashboard_address, "message": None, "ray_cluster_status": cluster.status}
     status = status.model_copy(update=update)
-    if mode(obs) == SubmissionMode.INTERACTIVE:
+    if outcome.mode(obs) == SubmissionMode.INTERACTIVE:
         waiting = status.model_copy(update={"job_deployment_status": JobDeploymentStatus.WAITING})
-        return Decision(waiting, requeue_after=next_deadline(obs, waiting, before_running=True))
+        return Decision(waiting, requeue_after=outcome.next_deadline(obs, waiting, before_running=True))
     actions: tuple[Action, ...] = ()
-    if mode(obs) == SubmissionMode.HTTP:  # submitted at once: nothing is polled before it is submitted
+    if outcome.mode(obs) == SubmissionMode.HTTP:  # submitted at once: nothing is polled before it is submitted
         request = submission.submit_request(obs.job, job_id=status.job_id or "")
         actions = (SubmitJob(cluster.dashboard_address, request),)
-    if mode(obs) == SubmissionMode.K8S_JOB and not (obs.submitter and obs.submitter.exists):
+    if outcome.mode(obs) == SubmissionMode.K8S_JOB and not (obs.submitter and obs.submitter.exists):
         manifest = submitter_builders.build_submitter_job(
             obs.job,
             job_id=status.job_id or "",
@@ -97,28 +90,35 @@ def _ensure_cluster(obs: JobObservation, status: RayJobStatus) -> Decision:
         return _cluster_not_found(obs, status, name)
     if cluster is not None:  # a previous attempt's cluster of the same name is still going away
         return Decision(
-            status, requeue_after=earliest(requeue.WHILE_DELETING, next_deadline(obs, status, before_running=True))
+            status,
+            requeue_after=outcome.earliest(
+                requeue.WHILE_DELETING, outcome.next_deadline(obs, status, before_running=True)
+            ),
         )
     manifest = job_builders.build_cluster_for_job(
         obs.job, cluster_name=name, job_id=status.job_id or "", submitter_image=obs.submitter_image, options=obs.options
     )
-    return Decision(status, (CreateCluster(manifest),), requeue_after=next_deadline(obs, status, before_running=True))
+    return Decision(
+        status, (CreateCluster(manifest),), requeue_after=outcome.next_deadline(obs, status, before_running=True)
+    )
 
 
 def _cluster_not_found(obs: JobObservation, status: RayJobStatus, name: str) -> Decision:
     started = status.start_time or obs.now
     message = f"RayCluster {obs.job.metadata.namespace}/{name} set in the clusterSelector is not found"
     if obs.now >= started + timedelta(seconds=obs.timeouts.lost):
-        return fail(obs, status, JobFailedReason.CLUSTER_NOT_FOUND, f"{message} after {obs.timeouts.lost:.0f}s")
+        return outcome.fail(obs, status, JobFailedReason.CLUSTER_NOT_FOUND, f"{message} after {obs.timeouts.lost:.0f}s")
     actions: tuple[Action, ...] = ()
     if status.message != message:
         actions = (
             Emit("Warning", EventReason.RAYCLUSTER_NOT_FOUND, "Validate", f"{message}. It must be created manually"),
         )
-    remaining = seconds_until(obs.now, started + timedelta(seconds=obs.timeouts.lost))
+    remaining = outcome.seconds_until(obs.now, started + timedelta(seconds=obs.timeouts.lost))
     waiting = status.model_copy(update={"message": message})
     return Decision(
-        waiting, actions, requeue_after=earliest(remaining, next_deadline(obs, status, before_running=True))
+        waiting,
+        actions,
+        requeue_after=outcome.earliest(remaining, outcome.next_deadline(obs, status, before_running=True)),
     )
 
 
@@ -128,12 +128,14 @@ def _wait_for_cluster(obs: JobObservation, status: RayJobStatus, cluster: Cluste
         since = (cluster_status.state_transition_times or {}).get(ClusterState.FAILED.value, obs.now)
         if obs.now >= since + timedelta(seconds=obs.timeouts.lost):
             reason = cluster_status.reason or "its pods could not be created"
-            return fail(obs, status, JobFailedReason.CLUSTER_FAILED, f"RayCluster {cluster.name} failed: {reason}")
+            return outcome.fail(
+                obs, status, JobFailedReason.CLUSTER_FAILED, f"RayCluster {cluster.name} failed: {reason}"
+            )
     # Only what a user must act on is written while the cluster starts: every status write costs the API
     # server (and each of its watchers) a round, and "Initializing" already says that it is starting.
     problem = f"Waiting for RayCluster {cluster.name} to be ready: {cluster.problem}" if cluster.problem else None
     waiting = status.model_copy(update={"message": problem})
-    return Decision(waiting, requeue_after=next_deadline(obs, status, before_running=True))
+    return Decision(waiting, requeue_after=outcome.next_deadline(obs, status, before_running=True))
 
 
 def _with_cluster_state(status: RayJobStatus, cluster: ClusterView) -> RayJobStatus:
@@ -151,12 +153,12 @@ def _state_of(cluster_status: RayClusterStatus | None) -> tuple[object, object]:
 
 def waiting(obs: JobObservation) -> Decision:
     """InteractiveMode: the cluster is ready; wait until the user sets spec.jobId."""
-    status = current(obs)
+    status = outcome.current(obs)
     ended = interrupted(obs, status, before_running=True)
     if ended is not None:
         return ended
     if not obs.job.spec.job_id:
-        return Decision(status, requeue_after=next_deadline(obs, status, before_running=True))
+        return Decision(status, requeue_after=outcome.next_deadline(obs, status, before_running=True))
     running = status.model_copy(
         update={"job_id": obs.job.spec.job_id, "job_deployment_status": JobDeploymentStatus.RUNNING}
     )
