@@ -20,13 +20,21 @@ logger = logging.getLogger(__name__)
 MAX_NOTE = 1024
 
 
+POSTS_IN_FLIGHT = 4
+"""Events are posted a few at a time (client-go's recorder posts one at a time): in a burst they wait here,
+not at the API server, where they would slow down the status writes of the reconciles."""
+MAX_PENDING = 2048
+"""Events waiting to be posted beyond this are dropped (with a warning), as client-go drops them."""
+
+
 class EventRecorder:
-    def __init__(self, client: KubeClient, *, controller: str, instance: str, max_pending: int = 256) -> None:
+    def __init__(self, client: KubeClient, *, controller: str, instance: str, max_pending: int = MAX_PENDING) -> None:
         self._client = client
         self._controller = controller
         self._instance = instance
         self._pending: set[asyncio.Task[None]] = set()
         self._max_pending = max_pending
+        self._in_flight = asyncio.Semaphore(POSTS_IN_FLIGHT)
 
     def emit(self, regarding: Mapping[str, Any], *, type: EventType, reason: str, action: str, note: str) -> None:
         """Post an event in the background; a failure is logged, never raised."""
@@ -58,7 +66,8 @@ class EventRecorder:
 
     async def _post(self, event: dict[str, Any]) -> None:
         try:
-            await self._client.create(EVENTS, event["metadata"]["namespace"], event)
+            async with self._in_flight:
+                await self._client.create(EVENTS, event["metadata"]["namespace"], event)
         except errors.KubeError as exc:
             logger.warning("Could not post event %s: %s", event["reason"], exc)
 
