@@ -29,6 +29,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rayjob_devenv.ports import RAY_PORTS_LOW, claim_port
+
 RAY_VERSION = "2.60.0"
 ENV_RAY_BIN = "RAYJOB_RAY_BIN"
 MARKER_ENV = "RAYJOB_DEVENV_RAY_HEAD"
@@ -91,12 +93,14 @@ def find_ray_bin(environ: Mapping[str, str] | None = None) -> Path:
     )
 
 
-def free_port_block(size: int, low: int = 20000, high: int = 32000, tries: int = 200) -> list[int]:
-    """``size`` consecutive ports, each free on all interfaces, below the ephemeral range."""
+def free_port_block(size: int, low: int = RAY_PORTS_LOW, high: int = 32000, tries: int = 200) -> list[int]:
+    """``size`` consecutive ports, each free on all interfaces, below the ephemeral range and above the ports
+    the control planes reserve (:mod:`rayjob_devenv.ports`)."""
     for _ in range(tries):
         base = random.randrange(low, high - size)
-        if all(_port_is_free(port) for port in range(base, base + size)):
-            return list(range(base, base + size))
+        block = range(base, base + size)
+        if all(_port_is_free(port) for port in block) and all(claim_port(port) for port in block):
+            return list(block)  # a block partly claimed stays so: other heads simply pick elsewhere
     raise RayHeadError(f"found no {size} consecutive free ports in [{low}, {high}) after {tries} tries")
 
 
