@@ -15,4 +15,4 @@ echo "== import contracts"; PYTHONPATH=operator:submitter lint-imports
 # Each tier in its own run: session fixtures of the integration tier (control plane, operator) are torn down
 # under the integration timeout, never under a unit test's 10 s.
 echo "== pytest unit and tools"; pytest tests/unit tests/tools -p no:xdist -q
-echo "== pytest integration";    pytest tests/integration -n 2 --dist loadfile "$@"
+echo "== pytest integration";    pytest tests/integration -n 2 --dist loadfile --durations=20 "$@"

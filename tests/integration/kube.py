@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import kubernetes
 
-from rayjob_devenv.waiting import wait_for
+from rayjob_devenv.waiting import WaitTimeout, wait_for
 
 T = TypeVar("T")
 GROUP, VERSION = "ray.io", "v1"
@@ -77,11 +77,17 @@ class Kube:
     def wait_job(self, name: str, deployment: str | tuple[str, ...], timeout: float = 90.0) -> dict[str, Any]:
         wanted = (deployment,) if isinstance(deployment, str) else deployment
 
+        last: dict[str, Any] = {}
+
         def probe() -> dict[str, Any] | None:
             body = self.get("rayjobs", name)
+            last["status"] = (body or {}).get("status")
             return body if body and (body.get("status") or {}).get("jobDeploymentStatus") in wanted else None
 
-        return self.wait(probe, f"RayJob {self.ns}/{name} to reach {' or '.join(wanted)}", timeout)
+        try:
+            return self.wait(probe, f"RayJob {self.ns}/{name} to reach {' or '.join(wanted)}", timeout)
+        except WaitTimeout as e:
+            raise WaitTimeout(f"{e}; its last status: {last.get('status')}") from e
 
     def wait_gone(self, plural: str, name: str, timeout: float = 60.0) -> None:
         self.wait(lambda: self.get(plural, name) is None, f"{plural} {self.ns}/{name} to be deleted", timeout)

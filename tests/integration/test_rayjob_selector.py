@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import kubernetes
@@ -59,6 +60,23 @@ def test_selector_with_managed_by_multikueue_stays_new(kube: Kube, shared: str) 
     kube.create("rayjobs", selecting("marker", "echo marker"))
     kube.wait_job("marker", ("Complete", "Failed"))
     assert not (kube.get("rayjobs", "remote") or {}).get("status")
+
+
+def test_a_job_created_before_its_cluster_starts_when_the_cluster_is_ready(
+    own_operator: Callable[..., tuple[Any, Kube]],
+) -> None:
+    """The RayJob does not own the cluster it selects, yet the cluster's changes must wake it: with an hour's
+    grace for a missing cluster, nothing but the cluster's own events can move the job on (a CI run once
+    waited forever when the cluster became ready between two reconciles of the job)."""
+    _, kube = own_operator(head_lost_grace_seconds="3600")
+    kube.create("rayjobs", selecting("early", "python -c \"print('after its cluster')\""))
+    kube.wait(
+        lambda: "RayClusterNotFound" in {e.reason for e in kube.events("early")},
+        "the operator to report the selected cluster missing",
+    )
+    kube.create("rayclusters", cluster_body("shared", replicas=1))
+    status = kube.wait_job("early", ("Complete", "Failed"), timeout=120)["status"]
+    assert (status["jobDeploymentStatus"], status["jobStatus"]) == ("Complete", "SUCCEEDED"), status
 
 
 def test_missing_selected_cluster_fails_with_its_reason(kube: Kube) -> None:

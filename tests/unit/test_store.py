@@ -8,7 +8,7 @@ from rayjob_operator import constants
 from rayjob_operator.k8s import resources as res
 from rayjob_operator.model.bodies import Body
 from rayjob_operator.runtime.namespaces import NamespaceScope
-from rayjob_operator.runtime.store import Store, owned_by, pods_of_cluster
+from rayjob_operator.runtime.store import Store, owned_by, pods_of_cluster, selected_cluster
 from tests.unit.fakes import FakeKube
 
 LABELS = {constants.LABEL_APP_CREATED_BY: constants.CREATED_BY_VALUE}
@@ -91,3 +91,17 @@ async def test_unwatched_kinds_go_straight_to_the_api() -> None:
     assert await store.create_once(res.SECRETS, "ns", {**secret, "data": {"auth_token": "y"}}) is False
     kept = await store.read(res.SECRETS, "ns", "token")
     assert kept is not None and kept["data"] == {"auth_token": "x"}  # a token is never changed
+
+
+async def test_rayjobs_are_indexed_by_the_cluster_their_selector_names() -> None:
+    kube = FakeKube()
+    selecting = {"metadata": {"name": "j1", "namespace": "ns"}, "spec": {"clusterSelector": {"ray.io/cluster": "c"}}}
+    owning = {"metadata": {"name": "j2", "namespace": "ns"}, "spec": {"rayClusterSpec": {}}}
+    kube.put(res.RAYJOBS, selecting)
+    kube.put(res.RAYJOBS, owning)
+    store = Store(kube, NamespaceScope())
+    await store.prime()
+    assert [j["metadata"]["name"] for j in store.by_index(res.RAYJOBS, "selects", selected_cluster("ns", "c"))] == [
+        "j1"
+    ]
+    assert store.by_index(res.RAYJOBS, "selects", selected_cluster("other", "c")) == []

@@ -29,7 +29,7 @@ from rayjob_operator.reconcilers.rayjob import reconcile_rayjob
 from rayjob_operator.runtime.informer import Informer
 from rayjob_operator.runtime.namespaces import NamespaceScope
 from rayjob_operator.runtime.poller import JobPoller
-from rayjob_operator.runtime.store import Store
+from rayjob_operator.runtime.store import Store, selected_cluster
 from rayjob_operator.runtime.workqueue import WorkQueue
 from rayjob_operator.state import requeue
 
@@ -144,6 +144,8 @@ class Controller:
         elif resource == res.RAYCLUSTERS:
             self.ctx.cluster_queue.add((namespace, name))
             self._add_jobs(namespace, bodies.owner_names(body, constants.RAYJOB_KIND))
+            selecting = self.store.by_index(res.RAYJOBS, "selects", selected_cluster(namespace, name))
+            self._add_jobs(namespace, [bodies.name(job) for job in selecting])  # it owns none of them
         elif resource in (res.PODS, res.SERVICES):
             clusters = bodies.owner_names(body, constants.RAYCLUSTER_KIND)
             for cluster in clusters:

@@ -46,6 +46,18 @@ def _pod_group_index(body: Body) -> list[str]:
     return []
 
 
+def _selected_cluster_index(body: Body) -> list[str]:
+    """``<ns>/<cluster>`` for a RayJob whose clusterSelector names a RayCluster (it does not own it)."""
+    selector = (body.get("spec") or {}).get("clusterSelector") or {}
+    cluster = selector.get(constants.LABEL_CLUSTER) if isinstance(selector, dict) else None
+    return [selected_cluster(bodies.namespace(body), cluster)] if isinstance(cluster, str) and cluster else []
+
+
+def selected_cluster(namespace: str, cluster: str) -> str:
+    """The ``selects`` index value of the RayJobs whose clusterSelector names this RayCluster."""
+    return f"{namespace}/{cluster}"
+
+
 def pods_of_cluster(namespace: str, cluster: str) -> str:
     """The ``group`` index value of a cluster's pods (they outlive the RayCluster while they terminate)."""
     return f"{namespace}/cluster/{cluster}"
@@ -66,7 +78,7 @@ class Watched:
 
 
 WATCHED = (
-    Watched(res.RAYJOBS, None, {}),
+    Watched(res.RAYJOBS, None, {"selects": _selected_cluster_index}),
     Watched(res.RAYCLUSTERS, None, {"owner": _owner_index}),
     Watched(res.PODS, CREATED_BY_SELECTOR, {"owner": _owner_index, "group": _pod_group_index}),
     Watched(res.SERVICES, CREATED_BY_SELECTOR, {"owner": _owner_index}),
