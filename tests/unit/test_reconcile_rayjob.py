@@ -299,6 +299,22 @@ async def test_k8s_job_mode_asks_the_dashboard_only_once_a_submitter_pod_runs() 
     assert tracker.tracked[KEY] == Target(ADDRESS, "demo-abcde")
 
 
+async def test_a_submitter_job_that_counts_a_finished_pod_has_started_though_no_pod_is_cached() -> None:
+    kube = FakeKube()
+    body = kube.put(res.RAYJOBS, rayjob(running()))
+    ctx = await started(kube)
+    await _ready_cluster(kube, ctx)
+    owner = {"apiVersion": "ray.io/v1", "kind": "RayJob", "name": "demo", "uid": body["metadata"]["uid"]}
+    labels = {constants.LABEL_APP_CREATED_BY: constants.CREATED_BY_VALUE}
+    meta = {"name": "demo", "namespace": "ns", "labels": labels, "ownerReferences": [{**owner, "controller": True}]}
+    kube.put(res.JOBS, {"metadata": meta, "spec": {}, "status": {"succeeded": 1}})
+    await ctx.store.prime()
+    tracker = ctx.poller
+    assert isinstance(tracker, Tracker)
+    await reconcile_rayjob(KEY, ctx)
+    assert tracker.tracked[KEY] == Target(ADDRESS, "demo-abcde")
+
+
 async def test_the_end_of_a_job_is_written_before_its_log_is_copied() -> None:
     kube, _ = await _job_ends_with_log_failures(0)
     writes = [(verb, plural) for verb, plural, _ in kube.writes]

@@ -143,9 +143,7 @@ class Controller:
             self.ctx.job_queue.add((namespace, name))
         elif resource == res.RAYCLUSTERS:
             self.ctx.cluster_queue.add((namespace, name))
-            self._add_jobs(namespace, bodies.owner_names(body, constants.RAYJOB_KIND))
-            selecting = self.store.by_index(res.RAYJOBS, "selects", selected_cluster(namespace, name))
-            self._add_jobs(namespace, [bodies.name(job) for job in selecting])  # it owns none of them
+            self._add_jobs_of_cluster(namespace, name, body)
         elif resource in (res.PODS, res.SERVICES):
             clusters = bodies.owner_names(body, constants.RAYCLUSTER_KIND)
             for cluster in clusters:
@@ -153,13 +151,18 @@ class Controller:
                     self.ctx.cluster_queue.add_after((namespace, cluster), requeue.POD_SETTLE)
                 else:
                     self.ctx.cluster_queue.add((namespace, cluster))
-                owner = self.store.get(res.RAYCLUSTERS, namespace, cluster)
-                self._add_jobs(namespace, bodies.owner_names(owner, constants.RAYJOB_KIND) if owner else [])
+                self._add_jobs_of_cluster(namespace, cluster, self.store.get(res.RAYCLUSTERS, namespace, cluster))
             for job in bodies.owner_names(body, "Job"):
                 owner = self.store.get(res.JOBS, namespace, job)
                 self._add_jobs(namespace, bodies.owner_names(owner, constants.RAYJOB_KIND) if owner else [])
         if resource in (res.JOBS, res.SERVICES, res.PODS):
             self._add_jobs(namespace, bodies.owner_names(body, constants.RAYJOB_KIND))
+
+    def _add_jobs_of_cluster(self, namespace: str, cluster: str, body: Body | None) -> None:
+        """The RayJob owning the cluster and those whose clusterSelector names it (they own nothing of it)."""
+        self._add_jobs(namespace, bodies.owner_names(body, constants.RAYJOB_KIND) if body else [])
+        selecting = self.store.by_index(res.RAYJOBS, "selects", selected_cluster(namespace, cluster))
+        self._add_jobs(namespace, [bodies.name(job) for job in selecting])
 
     def _add_jobs(self, namespace: str, names: list[str]) -> None:
         for name in names:

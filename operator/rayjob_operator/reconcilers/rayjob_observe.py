@@ -166,9 +166,16 @@ def _submitter_view(job: RayJob, ctx: Context) -> SubmitterView:
         created_at=parse_time(meta.get("creationTimestamp")),
         failed=(str(failed.get("reason")), str(failed.get("message") or "")) if failed else None,
         finished_at=parse_time(finished.get("lastTransitionTime")) if finished else None,
-        started=any(pods.phase(p) in ("Running", "Succeeded", "Failed") for p in job_pods),
+        started=_submitter_started(body, job_pods) or finished is not None,
         problem=next((p for p in map(_pod_problem, job_pods) if p), None),
     )
+
+
+def _submitter_started(job: Body, job_pods: list[Body]) -> bool:
+    """A pod of the submitter Job runs or ran (its count in the Job's status says so even for pods gone)."""
+    counts = job.get("status") or {}
+    ran = any(int(counts.get(field) or 0) > 0 for field in ("ready", "succeeded", "failed"))
+    return ran or any(pods.phase(p) in ("Running", "Succeeded", "Failed") for p in job_pods)
 
 
 def _sidecar_view(cluster_body: Body, ctx: Context) -> SidecarView:
