@@ -17,6 +17,7 @@ from rayjob_operator import constants
 from rayjob_operator.dashboard.models import SubmitRequest
 from rayjob_operator.k8s import errors
 from rayjob_operator.k8s import resources as res
+from rayjob_operator.model.bodies import Body
 from rayjob_operator.model.enums import JobStatus
 from rayjob_operator.reconcilers.context import Context
 from rayjob_operator.reconcilers.rayjob import reconcile_rayjob
@@ -275,21 +276,29 @@ def _secret(kube: FakeKube, token: str) -> None:
     kube.put(res.SECRETS, {"metadata": {"name": "demo-abcde", "namespace": "ns"}, "data": data})
 
 
-async def test_k8s_job_mode_asks_the_dashboard_only_once_a_submitter_pod_runs() -> None:
-    kube = FakeKube()
+LABELS = {constants.LABEL_APP_CREATED_BY: constants.CREATED_BY_VALUE}
+
+
+async def _running_with_submitter(kube: FakeKube, job_status: dict[str, Any]) -> tuple[Context, Tracker, Body]:
+    """A Running K8sJobMode RayJob on a ready cluster with its submitter Job (``job_status``); the Job."""
     body = kube.put(res.RAYJOBS, rayjob(running()))
     ctx = await started(kube)
     await _ready_cluster(kube, ctx)
     owner = {"apiVersion": "ray.io/v1", "kind": "RayJob", "name": "demo", "uid": body["metadata"]["uid"]}
-    labels = {constants.LABEL_APP_CREATED_BY: constants.CREATED_BY_VALUE}
-    meta = {"name": "demo", "namespace": "ns", "labels": labels, "ownerReferences": [{**owner, "controller": True}]}
-    submitter = kube.put(res.JOBS, {"metadata": meta, "spec": {}, "status": {}})
-    job_owner = {"apiVersion": "batch/v1", "kind": "Job", "name": "demo", "uid": submitter["metadata"]["uid"]}
-    pod_meta = {"name": "demo-x1", "namespace": "ns", "labels": labels, "ownerReferences": [job_owner]}
-    kube.put(res.PODS, {"metadata": pod_meta, "spec": {}, "status": {"phase": "Pending"}})
-    await ctx.store.prime()
+    meta = {"name": "demo", "namespace": "ns", "labels": LABELS, "ownerReferences": [{**owner, "controller": True}]}
+    submitter = kube.put(res.JOBS, {"metadata": meta, "spec": {}, "status": job_status})
     tracker = ctx.poller
     assert isinstance(tracker, Tracker)
+    return ctx, tracker, submitter
+
+
+async def test_k8s_job_mode_asks_the_dashboard_only_once_a_submitter_pod_runs() -> None:
+    kube = FakeKube()
+    ctx, tracker, submitter = await _running_with_submitter(kube, {})
+    job_owner = {"apiVersion": "batch/v1", "kind": "Job", "name": "demo", "uid": submitter["metadata"]["uid"]}
+    pod_meta = {"name": "demo-x1", "namespace": "ns", "labels": LABELS, "ownerReferences": [job_owner]}
+    kube.put(res.PODS, {"metadata": pod_meta, "spec": {}, "status": {"phase": "Pending"}})
+    await ctx.store.prime()
     await reconcile_rayjob(KEY, ctx)
     assert KEY not in tracker.tracked  # nothing could have submitted the job yet: no 404s to ask for
     assert status_of(kube)["jobDeploymentStatus"] == "Running"
@@ -301,16 +310,8 @@ async def test_k8s_job_mode_asks_the_dashboard_only_once_a_submitter_pod_runs() 
 
 async def test_a_submitter_job_that_counts_a_finished_pod_has_started_though_no_pod_is_cached() -> None:
     kube = FakeKube()
-    body = kube.put(res.RAYJOBS, rayjob(running()))
-    ctx = await started(kube)
-    await _ready_cluster(kube, ctx)
-    owner = {"apiVersion": "ray.io/v1", "kind": "RayJob", "name": "demo", "uid": body["metadata"]["uid"]}
-    labels = {constants.LABEL_APP_CREATED_BY: constants.CREATED_BY_VALUE}
-    meta = {"name": "demo", "namespace": "ns", "labels": labels, "ownerReferences": [{**owner, "controller": True}]}
-    kube.put(res.JOBS, {"metadata": meta, "spec": {}, "status": {"succeeded": 1}})
+    ctx, tracker, _ = await _running_with_submitter(kube, {"succeeded": 1})
     await ctx.store.prime()
-    tracker = ctx.poller
-    assert isinstance(tracker, Tracker)
     await reconcile_rayjob(KEY, ctx)
     assert tracker.tracked[KEY] == Target(ADDRESS, "demo-abcde")
 
