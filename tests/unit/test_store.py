@@ -63,6 +63,21 @@ async def test_a_relist_drops_the_ghosts_a_watch_gap_hid_and_says_so() -> None:
     assert store.count(res.PODS) == 1
 
 
+async def test_a_relist_passes_on_what_a_watch_gap_created_or_changed_and_nothing_else() -> None:
+    kube = FakeKube()
+    kube.put(res.PODS, pod("p1"))
+    kube.put(res.PODS, pod("p2"))
+    store = Store(kube, NamespaceScope())
+    seen = changes(store)
+    await store.prime()
+    assert seen == []  # priming fills the caches; the controller starts its reconciles from them
+    kube.put(res.PODS, pod("p3"))  # created and changed while no watch event reached us
+    await kube.patch(res.PODS, "ns", "p2", {"metadata": {"labels": {"x": "y"}}})
+    await store.resync()
+    assert sorted(seen) == [("Pod", "p2", False), ("Pod", "p3", False)]
+    assert store.by_index(res.PODS, "owner", owned_by("ns", "uid-c"))[1]["metadata"]["labels"]["x"] == "y"
+
+
 async def test_refresh_reads_the_api_and_removes_what_is_gone() -> None:
     kube = FakeKube()
     kube.put(res.RAYJOBS, {"metadata": {"name": "j", "namespace": "ns"}, "spec": {}})

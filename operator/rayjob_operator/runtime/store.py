@@ -161,7 +161,7 @@ class Store:
         versions = {}
         for watched in WATCHED:
             for namespace in self.namespaces():
-                versions[watched.resource, namespace] = await self.relist(watched, namespace)
+                versions[watched.resource, namespace] = await self.relist(watched, namespace, notify=False)
         return versions
 
     async def resync(self) -> None:
@@ -175,12 +175,21 @@ class Store:
             "Re-listed the watched objects: %s", ", ".join(f"{len(c)} {r.plural}" for r, c in self._caches.items())
         )
 
-    async def relist(self, watched: Watched, namespace: str | None) -> str:
-        """List one kind (in one namespace, or all) into its cache; drop the ghosts; return the list's version."""
+    async def relist(self, watched: Watched, namespace: str | None, *, notify: bool = True) -> str:
+        """List one kind (in one namespace, or all) into its cache; drop the ghosts; return the list's version.
+
+        With ``notify``, what the list shows changed (created or modified while no watch event told) is passed to
+        the listeners like a watch event, and so are the ghosts: a watch gap loses no reconcile."""
         cache = self._caches[watched.resource]
         items, version = await self.client.list(watched.resource, namespace, label_selector=watched.label_selector)
         items = [i for i in items if self.scope.matches(object_key(i)[0])]
+        cached = {object_key(i): cache.get(*object_key(i)) for i in items}
         ghosts = cache.resync(items, version, namespace=namespace)
+        for item in items if notify else ():
+            before = cached[object_key(item)]
+            stored = cache.get(*object_key(item)) is item
+            if stored and (before is None or bodies.resource_version(before) != bodies.resource_version(item)):
+                self._notify(watched.resource, item, False)
         for ghost in ghosts:
             logger.info(
                 "%s %s/%s is gone (its deletion was missed by the watch)", watched.resource.kind, *object_key(ghost)
