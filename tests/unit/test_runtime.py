@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from rayjob_operator.config import ConfigurationError, OperatorConfig
+from rayjob_operator.k8s import errors
 from rayjob_operator.runtime.cache import KindCache
 from rayjob_operator.runtime.namespaces import NamespaceScope
 from rayjob_operator.runtime.workqueue import WorkQueue
@@ -74,6 +75,26 @@ async def test_requeue_after_and_error_backoff() -> None:
 
     queue.add("a")
     await _drain(queue, handler, until=lambda: len(calls) == 3)
+
+
+async def test_a_failure_of_the_api_server_is_logged_in_a_line_and_others_with_their_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    queue: WorkQueue[str] = WorkQueue("t", min_backoff=0.01)
+    calls: list[str] = []
+
+    async def handler(key: str) -> None:
+        calls.append(key)
+        if len(calls) == 1:
+            raise errors.Unavailable(0, "ClientConnectorError", "GET /api: connection refused")
+        if len(calls) == 2:
+            raise RuntimeError("a bug")
+
+    queue.add("a")
+    await _drain(queue, handler, until=lambda: len(calls) == 3)
+    failures = [r for r in caplog.records if "reconciling a failed" in r.getMessage()]
+    assert [(r.levelname, r.exc_info is not None) for r in failures] == [("WARNING", False), ("ERROR", True)]
+    assert "connection refused" in failures[0].getMessage()
 
 
 async def test_earliest_delay_wins_and_forget_cancels() -> None:

@@ -14,6 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
+from rayjob_operator.k8s import errors
+
 K = TypeVar("K", bound=Hashable)
 Handler = Callable[[K], Awaitable[float | None]]
 """Reconciles one key; returns a delay after which the key should run again, or None."""
@@ -138,13 +140,15 @@ class WorkQueue(Generic[K]):
                 delay = await handler(key)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 failures = self._failures.get(key, 0) + 1
                 self._failures[key] = failures
                 backoff = min(self._max_backoff, self._min_backoff * 2 ** (failures - 1))
-                logger.exception(
-                    "%s: reconciling %s failed (attempt %d); retrying in %.1fs", self.name, key, failures, backoff
-                )
+                message = "%s: reconciling %s failed (attempt %d); retrying in %.1fs"
+                if isinstance(exc, errors.Unavailable):  # the API server is away or busy: no traceback to read
+                    logger.warning(message + ": %s", self.name, key, failures, backoff, exc)
+                else:
+                    logger.exception(message, self.name, key, failures, backoff)
                 self._done(key)
                 self.add_after(key, backoff)
                 continue
