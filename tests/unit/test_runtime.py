@@ -125,15 +125,17 @@ def test_cache_resync_drops_ghosts_but_keeps_newer_objects() -> None:
     cache = KindCache()
     cache.upsert(body("ghost", "3"))
     cache.upsert(body("fresh", "12"))  # written after the list was taken
-    ghosts = cache.resync([body("kept", "8")], "10")
+    changed, ghosts = cache.resync([body("kept", "8")], "10")
     assert [g["metadata"]["name"] for g in ghosts] == ["ghost"]
+    assert [c["metadata"]["name"] for c in changed] == ["kept"]
+    assert cache.resync([body("kept", "8")], "10")[0] == []  # the same version again changes nothing
     assert sorted(b["metadata"]["name"] for b in cache.all()) == ["fresh", "kept"]
 
 
 def test_cache_resync_of_one_namespace_leaves_others_alone() -> None:
     cache = KindCache()
     cache.upsert(body("other", "3", ns="b"))
-    assert cache.resync([], "10", namespace="a") == []
+    assert cache.resync([], "10", namespace="a") == ([], [])
     assert cache.get("b", "other") is not None
 
 

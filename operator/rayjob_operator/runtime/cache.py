@@ -1,8 +1,8 @@
 """An in-memory copy of the objects the operator watches, fed by kopf's watch events.
 
 Writes made by the operator are applied to it as soon as the API answers (write-through), so a
-reconcile never acts on a view older than its own last write. A periodic re-list removes objects
-whose deletion a watch gap hid (kopf re-lists after "410 Gone" but reports no deletion for them).
+reconcile never acts on a view older than its own last write. A re-list removes objects whose deletion
+a watch gap hid, and says which objects it found created or changed, so that they are reconciled too.
 """
 
 from __future__ import annotations
@@ -73,12 +73,20 @@ class KindCache:
         stamp = k8s_time.format_time(now or datetime.now(UTC))
         self._objects[(namespace, name)] = {**old, "metadata": {**old["metadata"], "deletionTimestamp": stamp}}
 
-    def resync(self, listed: Iterable[Body], list_version: str, *, namespace: str | None = None) -> list[Body]:
-        """Apply a full re-list (of one namespace, or all): add what is newer, drop older ghosts; return them."""
+    def resync(
+        self, listed: Iterable[Body], list_version: str, *, namespace: str | None = None
+    ) -> tuple[list[Body], list[Body]]:
+        """Apply a full re-list (of one namespace, or all): add what is newer, drop older ghosts.
+
+        Returns what the list changed (objects new to the cache, or stored at another version) and the ghosts."""
         seen = set()
+        changed = []
         for body in listed:
-            seen.add(object_key(body))
-            self.upsert(body)
+            key = object_key(body)
+            seen.add(key)
+            before = self._objects.get(key)
+            if self.upsert(body) and (before is None or _version(before) != _version(body)):
+                changed.append(body)
         cutoff = int(list_version) if list_version.isdigit() else None
         ghosts = []
         for key, body in list(self._objects.items()):
@@ -87,7 +95,7 @@ class KindCache:
             if in_scope and key not in seen and (cutoff is None or version is None or version <= cutoff):
                 ghosts.append(body)
                 self.remove(*key)
-        return ghosts
+        return changed, ghosts
 
     def _unindex(self, key: Key, body: Body) -> None:
         for name, indexer in self._indexers.items():

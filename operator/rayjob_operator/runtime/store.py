@@ -183,13 +183,9 @@ class Store:
         cache = self._caches[watched.resource]
         items, version = await self.client.list(watched.resource, namespace, label_selector=watched.label_selector)
         items = [i for i in items if self.scope.matches(object_key(i)[0])]
-        cached = {object_key(i): cache.get(*object_key(i)) for i in items}
-        ghosts = cache.resync(items, version, namespace=namespace)
-        for item in items if notify else ():
-            before = cached[object_key(item)]
-            stored = cache.get(*object_key(item)) is item
-            if stored and (before is None or bodies.resource_version(before) != bodies.resource_version(item)):
-                self._notify(watched.resource, item, False)
+        changed, ghosts = cache.resync(items, version, namespace=namespace)
+        for item in changed if notify else ():
+            self._notify(watched.resource, item, False)
         for ghost in ghosts:
             logger.info(
                 "%s %s/%s is gone (its deletion was missed by the watch)", watched.resource.kind, *object_key(ghost)
